@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_cli.c: tests of the vigil command as a user runs it.
+ *
+ * Each test runs the built binary (VIGIL_BIN, set by the Makefile) with posix_spawn(), stdin on
+ * /dev/null and stdout/stderr captured in memory files, and checks the exit code and the exact
+ * or essential output. `vigil status` reads the fixture directories tests/fixtures/status/<case>
+ * through --securityfs. LC_ALL=C keeps strerror() texts in English.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cleanup.h"
+#include "uapi/vigil.h"
+
+#ifndef VIGIL_BIN
+#error "VIGIL_BIN must name the built vigil binary"
+#endif
+#ifndef VIGIL_FIXTURES
+#error "VIGIL_FIXTURES must name tests/fixtures"
+#endif
+
+#define STATUS_DIR(name) VIGIL_FIXTURES "/status/" name
+
+extern char **environ;
+
+struct run {
+	int code; /* exit status */
+	char out[8192];
+	char err[8192];
+};
+
+static void slurp(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < size - 1 && (n = pread(fd, buf + len, size - 1 - len, (off_t)len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+}
+
+/* Run "vigil ARGS..." (NULL-terminated) and fill @r; fails the test if it did not exit. */
+static void run_vigil(struct run *r, const char *const args[])
+{
+	_cleanup_close_ int out = memfd_create("stdout", MFD_CLOEXEC);
+	_cleanup_close_ int err = memfd_create("stderr", MFD_CLOEXEC);
+	posix_spawn_file_actions_t fa;
+	char *argv[16] = { "vigil" };
+	int status;
+	pid_t pid;
+
+	assert_true(out >= 0 && err >= 0);
+	for (size_t i = 0; args[i]; i++) {
+		assert_true(i + 2 < sizeof(argv) / sizeof(argv[0]));
+		argv[i + 1] = (char *)args[i];
+	}
+	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+	assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
+	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, out, 1), 0);
+	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, err, 2), 0);
+	assert_int_equal(posix_spawn(&pid, VIGIL_BIN, &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	r->code = WEXITSTATUS(status);
+	slurp(out, r->out, sizeof(r->out));
+	slurp(err, r->err, sizeof(r->err));
+}
+
+#define RUN(r, ...) run_vigil(r, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* cmocka has no substring assertion; print both strings on failure so a failure explains itself. */
+#define assert_contains(haystack, needle)                                                 \
+	do {                                                                              \
+		if (!strstr((haystack), (needle)))                                        \
+			fail_msg("\"%s\" does not contain \"%s\"", (haystack), (needle)); \
+	} while (0)
+
+static void test_no_args(void **state)
+{
+	struct run r;
+
+	(void)state;
+	run_vigil(&r, (const char *const[]){ NULL });
+	assert_int_equal(r.code, 2);
+	assert_string_equal(r.out, "");
+	assert_contains(r.err, "Usage: vigil <command>");
+	assert_contains(r.err, "  status ");
+}
+
+static void test_help(void **state)
+{
+	static const char *const opts[] = { "--help", "-h" };
+	struct run r;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		RUN(&r, opts[i]);
+		assert_int_equal(r.code, 0);
+		assert_string_equal(r.err, "");
+		assert_contains(r.out, "Usage: vigil <command>");
+		assert_contains(r.out,
+				"status     show whether vigil.ko is loaded and how it measures\n");
+	}
+}
+
+static void test_version(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "--version");
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.out, "vigil " VIGIL_VERSION "\n");
+	assert_string_equal(r.err, "");
+}
+
+static void test_unknown_command(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "frobnicate");
+	assert_int_equal(r.code, 2);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "vigil: unknown command 'frobnicate'\n"
+				   "Try 'vigil --help' for the list of commands.\n");
+	RUN(&r, "--frobnicate");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "vigil: unknown option '--frobnicate'\n");
+}
+
+static void test_status_help(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "status", "--help");
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.err, "");
+	assert_contains(r.out, "Usage: vigil status [--json] [--securityfs DIR]\n");
+	assert_contains(r.out, "(default: " VIGIL_FS_MOUNT "/" VIGIL_FS_DIR ")");
+}
+
+static void test_status_text(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "status", "--securityfs", STATUS_DIR("good-tpm"));
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.err, "");
+	assert_string_equal(r.out, "loaded:  yes\n"
+				   "version: 0.1.0\n"
+				   "tpm:     tpm2\n"
+				   "mode:    tpm\n"
+				   "pcr:     11\n"
+				   "hash:    sha256\n"
+				   "banks:   sha1,sha256\n");
+}
+
+static void test_status_text_unknown_keys(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "status", "--securityfs", STATUS_DIR("good-future"));
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "loaded:        yes\n");
+	assert_contains(r.out, "\nrecords:       1234\n");
+	assert_contains(r.out, "\npolicy_locked: yes\n");
+	assert_contains(r.out, "\nnote:          say \"hi\": C:\\tmp\ttab\n");
+}
+
+static void test_status_json(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "status", "--json", "--securityfs", STATUS_DIR("good-tpm"));
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.err, "");
+	assert_string_equal(r.out, "{\"loaded\": true, \"version\": \"0.1.0\", \"tpm\": \"tpm2\", "
+				   "\"mode\": \"tpm\", \"pcr\": \"11\", \"hash\": \"sha256\", "
+				   "\"banks\": \"sha1,sha256\"}\n");
+
+	RUN(&r, "status", "--securityfs", STATUS_DIR("good-log-only"), "--json");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "\"mode\": \"log-only\"");
+	assert_contains(r.out, "\"banks\": \"\"}\n");
+}
+
+/* Quotes, backslashes, control characters and bad UTF-8 must still give valid JSON. */
+static void test_status_json_escaping(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "status", "--json", "--securityfs", STATUS_DIR("good-future"));
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "\"policy_locked\": \"yes\"");
+	assert_contains(r.out, "\"note\": \"say \\\"hi\\\": C:\\\\tmp\\ttab\"}\n");
+
+	RUN(&r, "status", "--json", "--securityfs", STATUS_DIR("good-bytes"));
+	assert_int_equal(r.code, 0);
+	/* a status key named "loaded" must not duplicate vigil's own field */
+	assert_string_equal(r.out, "{\"loaded\": true, \"name\": \"caf\xc3\xa9\", "
+				   "\"raw\": \"a\\ufffdb\\ufffd\\ufffd\\ufffdc\", "
+				   "\"ctl\": \"\\u0001\\u007f\"}\n");
+}
+
+static void test_status_not_loaded(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "status", "--securityfs", "/nonexistent");
+	assert_int_equal(r.code, 3);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "vigil status: vigil.ko is not loaded "
+				   "(/nonexistent/status: No such file or directory)\n");
+
+	RUN(&r, "status", "--json", "--securityfs", "/nonexistent");
+	assert_int_equal(r.code, 3);
+	assert_string_equal(r.out, "{\"loaded\": false}\n");
+	assert_contains(r.err, "vigil.ko is not loaded");
+}
+
+static void test_status_parse_error(void **state)
+{
+	static const char want[] =
+		"vigil status: " STATUS_DIR("bad-duplicate") "/status: duplicate key\n";
+	struct run r;
+
+	(void)state;
+	RUN(&r, "status", "--json", "--securityfs", STATUS_DIR("bad-duplicate"));
+	assert_int_equal(r.code, 3);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, want);
+
+	RUN(&r, "status", "--securityfs", STATUS_DIR("bad-too-large"));
+	assert_int_equal(r.code, 3);
+	assert_contains(r.err, "/bad-too-large/status: status text is larger than 4096 bytes\n");
+}
+
+static void test_status_usage_errors(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "status", "--bogus");
+	assert_int_equal(r.code, 2);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "vigil status: invalid option '--bogus'\n"
+				   "Try 'vigil status --help'.\n");
+
+	RUN(&r, "status", "-x");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "invalid option '-x'");
+
+	RUN(&r, "status", "--securityfs");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "option needs an argument '--securityfs'");
+
+	RUN(&r, "status", "extra");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "unexpected argument 'extra'");
+}
+
+int main(void)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_args),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_unknown_command),
+		cmocka_unit_test(test_status_help),
+		cmocka_unit_test(test_status_text),
+		cmocka_unit_test(test_status_text_unknown_keys),
+		cmocka_unit_test(test_status_json),
+		cmocka_unit_test(test_status_json_escaping),
+		cmocka_unit_test(test_status_not_loaded),
+		cmocka_unit_test(test_status_parse_error),
+		cmocka_unit_test(test_status_usage_errors),
+	};
+
+	if (setenv("LC_ALL", "C", 1) < 0)
+		return 1;
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
