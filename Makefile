@@ -69,10 +69,12 @@ deps:
 deps-build:
 	$(Q)$(TOP)/.ci/deps build
 
+# The sub-make gets SIGTERM when this make dies (even by SIGKILL), and passes it on the same way
+# (tests/check, tests/vm/run): killing make never leaves a VM or swtpm behind.
 module tools unit: deps-build
 	$(Q)$(MAKE) -f $(TOP)/Makefile _$@
 check demo style: deps
-	$(Q)$(MAKE) -f $(TOP)/Makefile _$@
+	$(Q)exec setpriv --pdeathsig TERM $(MAKE) -f $(TOP)/Makefile _$@
 
 # Kbuild writes objects next to its sources, and one tree serves several kernels: each kernel
 # gets its own directory of symlinks to the sources, $(O)/kmod/<release>.
