@@ -80,3 +80,53 @@ void vigil_tpm_show_banks(struct seq_file *m)
 			seq_printf(m, "0x%04x", b->alg_id);
 	}
 }
+
+/**
+ * vigil_tpm_nr_banks() - number of allocated PCR banks (0 without a TPM)
+ *
+ * Return: the count.
+ */
+int vigil_tpm_nr_banks(void)
+{
+	return chip ? chip->nr_allocated_banks : 0;
+}
+
+/**
+ * vigil_tpm_bank() - one allocated bank, in chip order
+ * @i: index below vigil_tpm_nr_banks()
+ *
+ * Return: the bank's description.
+ */
+const struct tpm_bank_info *vigil_tpm_bank(int i)
+{
+	return &chip->allocated_banks[i];
+}
+
+/**
+ * vigil_tpm_extend() - extend the measurement PCR in every bank with one command
+ * @digests: one per allocated bank, in chip order (tpm_pcr_extend() insists)
+ *
+ * Return: 0 or a negative errno (also without a TPM: callers check vigil_tpm_present()).
+ */
+int vigil_tpm_extend(struct tpm_digest *digests)
+{
+	return chip ? tpm_pcr_extend(chip, vigil_pcr, digests) : -ENODEV;
+}
+
+/**
+ * vigil_tpm_pcr_read() - read one PCR of one bank
+ * @pcr: PCR index
+ * @bank: bank index below vigil_tpm_nr_banks()
+ * @digest: out, the bank's digest size
+ *
+ * Return: 0 or a negative errno.
+ */
+int vigil_tpm_pcr_read(u32 pcr, int bank, u8 *digest)
+{
+	struct tpm_digest d = { .alg_id = chip->allocated_banks[bank].alg_id };
+	int err = tpm_pcr_read(chip, pcr, &d);
+
+	if (!err)
+		memcpy(digest, d.digest, chip->allocated_banks[bank].digest_size);
+	return err;
+}
