@@ -112,9 +112,9 @@ $(LSRC)/.stamp: $(LINUX_SOURCE)
 		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' '*/scripts/const_structs.checkpatch'
 	$(Q)touch $@
 
-$(O)/tests/vm/%: tests/vm/%.c $(LSRC)/.stamp kernel/uapi/vigil.h
+$(O)/tests/vm/%: tests/vm/%.c tests/vm/vm_util.h $(LSRC)/.stamp kernel/uapi/vigil.h
 	@echo "  CC      $@"
-	$(Q)mkdir -p $(@D) && $(CC) $(VM_CFLAGS) -o $@ $< 
+	$(Q)mkdir -p $(@D) && $(CC) $(VM_CFLAGS) -o $@ $< -ldl
 
 vmtests: $(VM_TESTS)
 
