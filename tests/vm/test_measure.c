@@ -35,7 +35,8 @@ TEST(load)
 	ASSERT_NE(NULL, ko);
 	fd = open(ko, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, syscall(SYS_finit_module, fd, "", 0)) TH_LOG("finit_module: %s", strerror(errno));
+	ASSERT_EQ(0, syscall(SYS_finit_module, fd, "", 0))
+	TH_LOG("finit_module: %s", strerror(errno));
 	close(fd);
 }
 

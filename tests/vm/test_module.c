@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "uapi/vigil.h"
+#include "vm_util.h"
 
-#define STATUS_PATH VIGIL_FS_MOUNT "/" VIGIL_FS_DIR "/" VIGIL_FS_STATUS
+#define STATUS_PATH VFS VIGIL_FS_STATUS
 
 static bool vm_has_tpm(void)
 {
@@ -42,21 +42,6 @@ static void diag(const char *text)
 	fflush(stdout);
 }
 
-/* Read a whole small file into buf; returns its length or -errno. */
-static ssize_t read_file(const char *path, char *buf, size_t size)
-{
-	ssize_t n, len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	while ((size_t)len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
-		len += n;
-	close(fd);
-	buf[len] = '\0';
-	return len;
-}
-
 TEST(module_loads)
 {
 	const char *ko = getenv("VIGIL_KO");
@@ -75,7 +60,7 @@ TEST(status_file)
 	char buf[VIGIL_STATUS_MAX], want[256];
 	const char *banks = getenv("VIGIL_VM_BANKS");
 
-	ASSERT_LT(0, read_file(STATUS_PATH, buf, sizeof(buf))) TH_LOG("cannot read " STATUS_PATH);
+	ASSERT_LT(0, vm_read_all(STATUS_PATH, buf, sizeof(buf))) TH_LOG("cannot read " STATUS_PATH);
 	diag(buf);
 	EXPECT_NE(NULL, strstr(buf, "version: " VIGIL_VERSION "\n"));
 	EXPECT_NE(NULL, strstr(buf, "pcr: 11\n"));
@@ -121,6 +106,43 @@ TEST(pcr_read)
 	ASSERT_EQ(0, pclose(p)) TH_LOG("tpm2_pcrread failed");
 	EXPECT_NE(NULL, strstr(out, "sha256:"));
 	EXPECT_NE(NULL, strstr(out, "11: 0x"));
+}
+
+/* The rules in force after loading are policies/measure/default.rules, comments aside. */
+TEST(default_rules)
+{
+	char path[4096], want[8192] = "", line[512], active[8192];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/policies/measure/default.rules", getenv("VIGIL_TOP"));
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#' && line[0] != '\n')
+			strncat(want, line, sizeof(want) - strlen(want) - 1);
+	fclose(f);
+	ASSERT_LT(0, vm_read_all(VFS VIGIL_FS_POLICY, active, sizeof(active)));
+	EXPECT_STREQ(want, active);
+}
+
+/* Acceptance 8 too: with or without a TPM, executions are logged; without one boot_aggregate is 0. */
+TEST(logs)
+{
+	const char *bin = "/tmp/vt-module-exec";
+	char *argv[] = { (char *)bin, NULL };
+	struct vm_record r[1];
+	long before = vm_read_number(VFS VIGIL_FS_COUNT);
+
+	ASSERT_LE(2, before);
+	ASSERT_EQ(0, vm_fresh_copy("/usr/bin/true", bin));
+	ASSERT_EQ(0, vm_run(argv));
+	EXPECT_EQ(1, vm_records(bin, NULL, 0));
+	EXPECT_LT(before, vm_read_number(VFS VIGIL_FS_COUNT));
+	ASSERT_EQ(1, vm_records(VIGIL_BOOT_AGGREGATE_NAME, r, 1));
+	if (!vm_has_tpm())
+		EXPECT_STREQ(
+			"sha256:0000000000000000000000000000000000000000000000000000000000000000",
+			r[0].digest);
 }
 
 TEST(module_unloads)
