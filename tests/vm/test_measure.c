@@ -7,6 +7,7 @@
  * policy (after which the module cannot be unloaded until reboot).
  */
 #include <dlfcn.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 
 #include "kselftest_harness.h"
@@ -88,6 +89,46 @@ TEST(exec_only_binary)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	ASSERT_EQ(1, vm_records(path, r, MAX_RECS));
 	expect_digest(_metadata, &r[0], path);
+}
+
+/* A large binary is hashed whole: 32 MiB appended to a real one. */
+TEST(exec_large_binary)
+{
+	const char *path = "/tmp/vt-large";
+	char *argv[] = { (char *)path, NULL };
+	struct vm_record r[MAX_RECS];
+
+	ASSERT_EQ(0, vm_fresh_copy("/usr/bin/true", path));
+	ASSERT_EQ(0, system("head -c 33554432 /dev/urandom >> /tmp/vt-large"));
+	ASSERT_EQ(0, vm_run(argv));
+	ASSERT_EQ(1, vm_records(path, r, MAX_RECS));
+	expect_digest(_metadata, &r[0], path);
+}
+
+/* Under overlayfs the backing file's identity counts: a change made through the overlay
+ * (copy-up) is measured again. */
+TEST(overlayfs_binary)
+{
+	const char *path = "/tmp/vt-ovl/merged/bin";
+	char *argv[] = { (char *)path, NULL };
+	struct vm_record r[MAX_RECS];
+
+	ASSERT_EQ(0, system("mkdir -p /tmp/vt-ovl/lower /tmp/vt-ovl/upper /tmp/vt-ovl/work "
+			    "/tmp/vt-ovl/merged"));
+	ASSERT_EQ(0, vm_fresh_copy("/usr/bin/true", "/tmp/vt-ovl/lower/bin"));
+	ASSERT_EQ(0, mount("overlay", "/tmp/vt-ovl/merged", "overlay", 0,
+			   "lowerdir=/tmp/vt-ovl/lower,upperdir=/tmp/vt-ovl/upper,"
+			   "workdir=/tmp/vt-ovl/work"))
+	TH_LOG("mount overlay: %s", strerror(errno));
+	ASSERT_EQ(0, vm_run(argv));
+	ASSERT_EQ(1, vm_records(path, r, MAX_RECS));
+	expect_digest(_metadata, &r[0], path);
+	ASSERT_EQ(0, vm_write_file(path, "changed\n", 8, O_APPEND));
+	ASSERT_EQ(0, vm_run(argv));
+	ASSERT_EQ(2, vm_records(path, r, MAX_RECS));
+	expect_digest(_metadata, &r[1], path);
+	EXPECT_NE(0, strcmp(r[0].digest, r[1].digest));
+	umount("/tmp/vt-ovl/merged");
 }
 
 /* Acceptance 2: ld.so-mapped and dlopen()ed libraries, a script and its interpreter. */
@@ -227,6 +268,24 @@ TEST(config_file_changes)
 	ASSERT_EQ(0, vm_write_file(outside, "x=1\n", 4, O_TRUNC));
 	ASSERT_EQ(0, read_once(outside));
 	EXPECT_EQ(0, vm_records(outside, NULL, 0));
+}
+
+/* An O_DIRECT open is measured through a private page-cache instance (where the filesystem
+ * supports O_DIRECT at all: tmpfs on 6.1 does not). */
+TEST(config_file_odirect)
+{
+	const char *path = CONF_DIR "/direct.conf";
+	struct vm_record r[MAX_RECS];
+	int fd;
+
+	ASSERT_EQ(0, vm_write_file(path, "direct=1\n", 9, O_TRUNC));
+	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0 && errno == EINVAL)
+		SKIP(return, "O_DIRECT not supported on this filesystem");
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(1, vm_records(path, r, MAX_RECS));
+	expect_digest(_metadata, &r[0], path);
 }
 
 /* Acceptance 5: 16 first executions at once, one record. */
