@@ -39,17 +39,18 @@ endif
 CHECK_KDIRS := $(DEBIAN_KDIRS)
 CHECK_KRELS = $(foreach k,$(CHECK_KDIRS),$(call krel_of,$(k)))
 DEMO_KREL = $(firstword $(CHECK_KRELS))
+BENCH_KERNELS ?= $(CHECK_KRELS)
 
 LINUX_SOURCE := /usr/src/linux-source-6.1.tar.xz
 LSRC := $(O)/linux-source
 KSFT_DIR := $(LSRC)/tools/testing/selftests
 CHECKPATCH := $(LSRC)/scripts/checkpatch.pl
 
-VM_TESTS := $(patsubst tests/vm/%.c,$(O)/tests/vm/%,$(wildcard tests/vm/test_*.c))
+VM_TESTS := $(patsubst tests/vm/%.c,$(O)/tests/vm/%,$(wildcard tests/vm/test_*.c tests/vm/bench_*.c))
 VM_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -isystem $(KSFT_DIR) -I$(TOP)/kernel
 
 PUBLIC := module tools unit check demo style
-.PHONY: all help deps deps-build $(PUBLIC) $(addprefix _,$(PUBLIC)) vmtests clean
+.PHONY: all help deps deps-build $(PUBLIC) $(addprefix _,$(PUBLIC)) vmtests clean bench _bench
 .DEFAULT_GOAL := all
 
 all: module tools
@@ -62,6 +63,7 @@ help:
 	@echo "make check    every test: unit, style, VM scenarios on 6.1 and 6.12"
 	@echo "make demo     boot a VM with a software TPM and show vigil at work"
 	@echo "make style    clang-format, checkpatch --strict, sparse, mandoc, cppcheck, clang-tidy"
+	@echo "make bench    performance figures (VMs, several minutes) into docs/PERFORMANCE.md"
 	@echo "options: O=DIR (outputs), V=1 (verbose), SANITIZE=address,undefined (userspace)"
 
 deps:
@@ -116,12 +118,24 @@ $(O)/tests/vm/%: tests/vm/%.c tests/vm/vm_util.h $(LSRC)/.stamp kernel/uapi/vigi
 	@echo "  CC      $@"
 	$(Q)mkdir -p $(@D) && $(CC) $(VM_CFLAGS) -o $@ $< -ldl
 
+$(O)/tests/vm/bench_true: tests/vm/bench_true.c
+	@echo "  CC      $@"
+	$(Q)mkdir -p $(@D) && $(CC) -static -nostdlib -O2 -o $@ $<
+
 vmtests: $(VM_TESTS)
 
 _check:
 	$(Q)$(MAKE) -f $(TOP)/Makefile _module KDIR= KDIRS="$(CHECK_KDIRS)" KDIR_NOTE=
 	$(Q)$(MAKE) -f $(TOP)/Makefile _tools _unit vmtests $(LSRC)/.stamp
 	$(Q)O=$(O) VIGIL_KERNELS="$(CHECK_KRELS)" exec setpriv --pdeathsig TERM $(TOP)/tests/check
+
+bench: deps
+	$(Q)exec setpriv --pdeathsig TERM $(MAKE) -f $(TOP)/Makefile _bench
+
+_bench:
+	$(Q)$(MAKE) -f $(TOP)/Makefile _module KDIR= KDIRS="$(CHECK_KDIRS)" KDIR_NOTE=
+	$(Q)$(MAKE) -f $(TOP)/Makefile vmtests $(O)/tests/vm/bench_true
+	$(Q)O=$(O) BENCH_KERNELS="$(BENCH_KERNELS)" exec setpriv --pdeathsig TERM $(TOP)/tests/bench/run
 
 _demo:
 	$(Q)$(MAKE) -f $(TOP)/Makefile _module KDIR=$(firstword $(CHECK_KDIRS)) KDIR_NOTE=

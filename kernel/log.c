@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vigil.ko: the measurement log — an append-only list of records — and the PCR extend.
+ * vigil.ko: the measurement log — append-only records — and the PCR extend.
  *
  * Modelled on IMA's ima_queue.c. Invariants:
- *  - records are only ever appended, never changed or removed until unload, so readers walk the
- *    list under RCU without taking the mutex;
+ *  - records are only ever appended, never changed or removed until unload; they are indexed by
+ *    sequence number in an xarray, so readers find record n in O(log n) without the mutex;
+ *  - a record keeps its template data and SHA-1 template digest only (the legacy file's); the
+ *    digests of other banks are computed for the extend and again when a per-bank file is read,
+ *    which keeps a record to about a third of IMA's memory;
  *  - under log_mutex, in this order: sequence number assigned, template digests computed for
  *    every bank, record appended, PCR extended in every bank with one TPM command; so the log
  *    order is the extend order and a record is visible before its extend (as in IMA: a verifier
@@ -16,38 +19,35 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mutex.h>
-#include <linux/rculist.h>
+#include <linux/xarray.h>
 #include <linux/security.h>
 #include <linux/slab.h>
 #include "vigil.h"
 
-/* One record: the template data, then one template digest per log bank. */
+/* One record: its SHA-1 template digest and its template data. */
 struct vigil_entry {
-	struct list_head list;
 	u32 data_len;
 	u8 tpl;
 	u8 violation;
+	u8 sha1[SHA1_DIGEST_SIZE];
 	u8 data[];
 };
 
 /*
- * The banks the log keeps a template digest for: the TPM's allocated banks in chip order, or,
- * without a TPM, SHA-1 and the file hash. Slot 0 of every record is always SHA-1 (the legacy
- * binary_runtime_measurements file); a SHA-1 bank shares it.
+ * The banks the log has a file for: the TPM's allocated banks in chip order, or, without a TPM,
+ * SHA-1 and the file hash.
  */
 struct log_bank {
 	u16 alg_id;
 	int algo; /* enum hash_algo, or -1 when the kernel has no name for it */
 	u16 size;
-	u16 offset; /* of its digest after the template data */
 	char name[16];
 };
 
 static struct log_bank banks[TPM2_MAX_PCR_BANKS];
 static int nr_banks;
-static u16 digests_size;
 
-static LIST_HEAD(entries);
+static DEFINE_XARRAY(entries); /* index: sequence number */
 static DEFINE_MUTEX(log_mutex);
 static u64 nr_entries; /* written under log_mutex */
 static atomic64_t nr_violations = ATOMIC64_INIT(0);
@@ -66,12 +66,6 @@ static void add_bank(u16 alg_id, int algo)
 	b->alg_id = alg_id;
 	b->algo = algo;
 	b->size = algo >= 0 ? hash_digest_size[algo] : SHA1_DIGEST_SIZE;
-	if (algo == HASH_ALGO_SHA1) {
-		b->offset = 0;
-	} else {
-		b->offset = digests_size;
-		digests_size += b->size;
-	}
 	if (algo >= 0)
 		strscpy(b->name, hash_algo_name[algo], sizeof(b->name));
 	else
@@ -82,7 +76,6 @@ static void init_banks(void)
 {
 	int i;
 
-	digests_size = SHA1_DIGEST_SIZE;
 	if (!vigil_tpm_present()) {
 		add_bank(TPM_ALG_SHA1, HASH_ALGO_SHA1);
 		add_bank(0, vigil_hash_algo);
@@ -151,9 +144,9 @@ static struct vigil_entry *entry_alloc(const struct vigil_record_desc *d)
 	struct vigil_entry *e;
 	u8 *p;
 
-	if (len > U32_MAX - digests_size)
+	if (len > U32_MAX)
 		return NULL;
-	e = kzalloc(sizeof(*e) + len + digests_size, GFP_KERNEL);
+	e = kzalloc(sizeof(*e) + len, GFP_KERNEL);
 	if (!e)
 		return NULL;
 	e->data_len = len;
@@ -168,52 +161,35 @@ static struct vigil_entry *entry_alloc(const struct vigil_record_desc *d)
 	return e;
 }
 
-static u8 *entry_digest(struct vigil_entry *e, int bank)
+/*
+ * The template digest of a bank: that bank's hash of the template data, or the SHA-1 digest
+ * zero-padded when the kernel cannot hash it; all zeros for a violation.
+ */
+static void bank_digest(const struct vigil_entry *e, int bank, u8 *digest)
 {
-	return e->data + e->data_len + banks[bank].offset;
-}
-
-/* Template digests: SHA-1 in slot 0, then each bank's own (padded SHA-1 if it has no driver). */
-static int entry_digests(struct vigil_entry *e)
-{
-	u8 *sha1 = e->data + e->data_len;
-	int i, err;
-
+	memset(digest, 0, banks[bank].size);
 	if (e->violation)
-		return 0; /* all zeros, as allocated */
-	err = vigil_hash_buffer(HASH_ALGO_SHA1, e->data, e->data_len, sha1);
-	for (i = 0; !err && i < nr_banks; i++) {
-		if (banks[i].algo == HASH_ALGO_SHA1)
-			continue;
-		err = vigil_hash_buffer(banks[i].algo, e->data, e->data_len, entry_digest(e, i));
-		if (err == -ENOENT) {
-			memcpy(entry_digest(e, i), sha1, SHA1_DIGEST_SIZE);
-			err = 0;
-		}
-	}
-	return err;
+		return;
+	if (banks[bank].algo == HASH_ALGO_SHA1 ||
+	    vigil_hash_buffer(banks[bank].algo, e->data, e->data_len, digest))
+		memcpy(digest, e->sha1, SHA1_DIGEST_SIZE);
 }
 
 static int extend(struct vigil_entry *e)
 {
-	struct tpm_digest *d;
-	int i, err;
+	struct tpm_digest d[TPM2_MAX_PCR_BANKS];
+	int i;
 
 	if (!vigil_tpm_present())
 		return 0;
-	d = kcalloc(nr_banks, sizeof(*d), GFP_KERNEL);
-	if (!d)
-		return -ENOMEM;
 	for (i = 0; i < nr_banks; i++) {
 		d[i].alg_id = banks[i].alg_id;
 		if (e->violation)
 			memset(d[i].digest, 0xff, banks[i].size);
 		else
-			memcpy(d[i].digest, entry_digest(e, i), banks[i].size);
+			bank_digest(e, i, d[i].digest);
 	}
-	err = vigil_tpm_extend(d);
-	kfree(d);
-	return err;
+	return vigil_tpm_extend(d);
 }
 
 /**
@@ -235,14 +211,15 @@ int vigil_log_append(struct vigil_record_desc *d)
 	d->ctx.seq = cpu_to_le64(nr_entries);
 	if (d->tpl == VIGIL_TPL_VIGIL_NG)
 		memcpy(e->data + e->data_len - sizeof(d->ctx), &d->ctx, sizeof(d->ctx));
-	err = entry_digests(e);
+	err = e->violation ? 0 : vigil_hash_buffer(HASH_ALGO_SHA1, e->data, e->data_len, e->sha1);
+	if (!err)
+		err = xa_err(xa_store(&entries, nr_entries, e, GFP_KERNEL));
 	if (err) {
 		mutex_unlock(&log_mutex);
 		kfree(e);
 		return err;
 	}
-	list_add_tail_rcu(&e->list, &entries);
-	nr_entries++;
+	smp_store_release(&nr_entries, nr_entries + 1); /* pairs with log_start() */
 	if (e->violation)
 		atomic64_inc(&nr_violations);
 	err = extend(e);
@@ -321,44 +298,29 @@ int vigil_log_init(void)
  */
 void vigil_log_exit(void)
 {
-	struct vigil_entry *e, *tmp;
+	struct vigil_entry *e;
+	unsigned long i;
 
-	list_for_each_entry_safe(e, tmp, &entries, list) {
-		list_del(&e->list);
+	xa_for_each(&entries, i, e)
 		kfree(e);
-	}
+	xa_destroy(&entries);
 	nr_entries = 0;
 }
 
 /*
- * The lists' seq_file walk, as IMA's: O(pos) to start. Records are never freed while the files
- * exist, so a record found under RCU stays valid after the read-side section.
+ * The files' seq_file walk: record *pos, found through the index; records are never freed
+ * while the files exist.
  */
 static void *log_start(struct seq_file *m, loff_t *pos)
 {
-	struct vigil_entry *e, *found = NULL;
-	loff_t n = *pos;
-
-	rcu_read_lock();
-	list_for_each_entry_rcu(e, &entries, list) {
-		if (!n--) {
-			found = e;
-			break;
-		}
-	}
-	rcu_read_unlock();
-	return found;
+	/* Acquire pairs with the release in vigil_log_append(): counted means stored. */
+	return *pos < smp_load_acquire(&nr_entries) ? xa_load(&entries, *pos) : NULL;
 }
 
 static void *log_next(struct seq_file *m, void *v, loff_t *pos)
 {
-	struct vigil_entry *e = v;
-
 	(*pos)++;
-	rcu_read_lock();
-	e = list_entry_rcu(e->list.next, struct vigil_entry, list);
-	rcu_read_unlock();
-	return &e->list == &entries ? NULL : e;
+	return log_start(m, pos);
 }
 
 static void log_stop(struct seq_file *m, void *v)
@@ -373,12 +335,15 @@ static int binary_show(struct seq_file *m, void *v)
 	const char *name = tpl_names[e->tpl];
 	__le32 pcr = cpu_to_le32(vigil_pcr), nlen = cpu_to_le32(strlen(name));
 	__le32 dlen = cpu_to_le32(e->data_len);
+	u8 digest[HASH_MAX_DIGESTSIZE];
 
 	seq_write(m, &pcr, sizeof(pcr));
-	if (bank < 0)
-		seq_write(m, e->data + e->data_len, SHA1_DIGEST_SIZE);
-	else
-		seq_write(m, entry_digest(e, bank), banks[bank].size);
+	if (bank < 0) {
+		seq_write(m, e->sha1, SHA1_DIGEST_SIZE);
+	} else {
+		bank_digest(e, bank, digest);
+		seq_write(m, digest, banks[bank].size);
+	}
 	seq_write(m, &nlen, sizeof(nlen));
 	seq_write(m, name, strlen(name));
 	seq_write(m, &dlen, sizeof(dlen));
@@ -409,7 +374,7 @@ static int ascii_show(struct seq_file *m, void *v)
 	size_t alen = strnlen(p + 4, flen);
 
 	seq_printf(m, "%2u ", vigil_pcr);
-	seq_hex(m, e->data + e->data_len, SHA1_DIGEST_SIZE);
+	seq_hex(m, e->sha1, SHA1_DIGEST_SIZE);
 	seq_printf(m, " %s %.*s", tpl_names[e->tpl], (int)alen, p + 4);
 	seq_hex(m, p + 4 + alen + 1, flen - alen - 1);
 	p += 4 + flen;

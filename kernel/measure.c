@@ -11,8 +11,9 @@
  *    backing one), never by a struct inode pointer; its change stamp (i_version when the
  *    filesystem keeps one, else ctime, mtime and size) is taken before hashing, so a change
  *    during hashing is seen by the next measurement;
- *  - measurements of one file are serialised by its cache entry's mutex: parallel first
- *    executions produce one record;
+ *  - measurements of one file are serialised by one of CACHE_LOCKS mutexes, chosen by the
+ *    file's identity: parallel first executions produce one record (a per-file mutex would cost
+ *    32 bytes per measured file, and cache entries are what vigil keeps per file);
  *  - a record is written whenever the content differs from the last one logged for that file, so
  *    A -> B -> A gives three records (IMA's digest de-duplication logs two);
  *  - an open for write marks the file's entry dirty, so the next use re-hashes it even when its
@@ -39,27 +40,32 @@
 
 static struct crypto_shash *tfms[HASH_ALGO__LAST];
 
+#define CACHE_LOCKS 256
+/* Enough to tell one content from another (the first 256 bits of a longer digest). */
+#define CACHE_DIGEST 32
+
 struct stamp {
 	u64 iversion;
-	struct timespec64 ctime;
-	struct timespec64 mtime;
+	s64 ctime; /* ns */
+	s64 mtime;
 	loff_t size;
 };
 
 struct cache_entry {
 	struct hlist_node node;
 	dev_t dev;
-	unsigned long ino;
 	u32 generation;
-	struct mutex lock; /* serialises measurements of this file */
+	unsigned long ino;
 	bool valid; /* digest and stamp describe the last record logged */
 	bool dirty; /* opened for write since: re-hash whatever the stamp says */
 	struct stamp stamp;
-	u8 digest[HASH_MAX_DIGESTSIZE];
+	u8 digest[CACHE_DIGEST];
 };
 
 static DEFINE_HASHTABLE(cache, 12);
 static DEFINE_SPINLOCK(cache_lock);
+static struct kmem_cache *cache_slab;
+static struct mutex cache_locks[CACHE_LOCKS];
 
 /**
  * vigil_hash_buffer() - hash a buffer with one of the transforms allocated at load
@@ -85,18 +91,19 @@ static struct inode *real_inode(struct file *file)
 
 static void take_stamp(struct inode *inode, struct stamp *s)
 {
+	struct timespec64 ctime = vigil_inode_ctime(inode), mtime = vigil_inode_mtime(inode);
+
 	memset(s, 0, sizeof(*s));
 	if (IS_I_VERSION(inode))
 		s->iversion = inode_query_iversion(inode);
-	s->ctime = vigil_inode_ctime(inode);
-	s->mtime = vigil_inode_mtime(inode);
+	s->ctime = timespec64_to_ns(&ctime);
+	s->mtime = timespec64_to_ns(&mtime);
 	s->size = i_size_read(inode);
 }
 
 static bool stamp_equal(const struct stamp *a, const struct stamp *b)
 {
-	return a->iversion == b->iversion && timespec64_equal(&a->ctime, &b->ctime) &&
-	       timespec64_equal(&a->mtime, &b->mtime) && a->size == b->size;
+	return !memcmp(a, b, sizeof(*a));
 }
 
 static u32 cache_hash(dev_t dev, unsigned long ino)
@@ -126,13 +133,12 @@ static struct cache_entry *cache_get(struct inode *inode)
 	rcu_read_unlock();
 	if (e)
 		return e;
-	n = kzalloc(sizeof(*n), GFP_KERNEL);
+	n = kmem_cache_zalloc(cache_slab, GFP_KERNEL);
 	if (!n)
 		return NULL;
 	n->dev = inode->i_sb->s_dev;
 	n->ino = inode->i_ino;
 	n->generation = inode->i_generation;
-	mutex_init(&n->lock);
 	spin_lock(&cache_lock);
 	e = cache_lookup(inode);
 	if (!e) {
@@ -141,7 +147,8 @@ static struct cache_entry *cache_get(struct inode *inode)
 		n = NULL;
 	}
 	spin_unlock(&cache_lock);
-	kfree(n);
+	if (n)
+		kmem_cache_free(cache_slab, n);
 	return e;
 }
 
@@ -173,7 +180,8 @@ static int hash_opened(struct file *f, u8 *digest)
 	int err;
 	SHASH_DESC_ON_STACK(desc, tfm);
 
-	buf = kmalloc(READ_CHUNK, GFP_KERNEL);
+	/* A small file needs a small buffer: most executables and configuration files are. */
+	buf = kmalloc(min_t(loff_t, READ_CHUNK, max_t(loff_t, size, 1)), GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
 	desc->tfm = tfm;
@@ -292,7 +300,12 @@ static int hash_event(const struct vigil_event *ev, u8 *digest)
 	return hash_file(ev->file, digest);
 }
 
-/* With e->lock held: hash if changed, record if the content differs from the last record. */
+static struct mutex *entry_lock(const struct cache_entry *e)
+{
+	return &cache_locks[hash_64((u64)e->dev << 32 ^ e->ino ^ e->generation, 8)];
+}
+
+/* With entry_lock(e) held: hash if changed, record if the content differs from the last record. */
 static int measure_locked(const struct vigil_event *ev, enum vigil_template_id tpl,
 			  struct cache_entry *e, struct inode *inode, const char *name)
 {
@@ -310,11 +323,11 @@ static int measure_locked(const struct vigil_event *ev, enum vigil_template_id t
 		record(tpl, ev->hook, VIGIL_REASON_MEASURE_FAILED, name, NULL, inode);
 		return err;
 	}
-	if (!e->valid || memcmp(e->digest, digest, hash_digest_size[vigil_hash_algo])) {
+	if (!e->valid || memcmp(e->digest, digest, CACHE_DIGEST)) {
 		err = record(tpl, ev->hook, VIGIL_REASON_MEASURED, name, digest, inode);
 		if (err)
 			return err;
-		memcpy(e->digest, digest, hash_digest_size[vigil_hash_algo]);
+		memcpy(e->digest, digest, CACHE_DIGEST);
 		e->valid = true;
 	}
 	e->stamp = now;
@@ -331,15 +344,15 @@ static int measure_file(const struct vigil_event *ev, enum vigil_template_id tpl
 
 	if (!e)
 		return -ENOMEM;
-	mutex_lock(&e->lock);
+	mutex_lock(entry_lock(e));
 	take_stamp(inode, &now);
 	if (e->valid && !READ_ONCE(e->dirty) && stamp_equal(&e->stamp, &now) && !ev->buf) {
-		mutex_unlock(&e->lock);
+		mutex_unlock(entry_lock(e));
 		return 0;
 	}
 	buf = kmalloc(PATH_MAX, GFP_KERNEL);
 	err = buf ? measure_locked(ev, tpl, e, inode, file_name(ev->file, buf)) : -ENOMEM;
-	mutex_unlock(&e->lock);
+	mutex_unlock(entry_lock(e));
 	kfree(buf);
 	return err;
 }
@@ -435,6 +448,11 @@ int vigil_measure_init(void)
 {
 	int i, err;
 
+	for (i = 0; i < CACHE_LOCKS; i++)
+		mutex_init(&cache_locks[i]);
+	cache_slab = KMEM_CACHE(cache_entry, 0);
+	if (!cache_slab)
+		return -ENOMEM;
 	err = alloc_tfm(vigil_hash_algo);
 	if (!err)
 		err = alloc_tfm(HASH_ALGO_SHA1);
@@ -464,8 +482,10 @@ void vigil_measure_exit(void)
 
 	hash_for_each_safe(cache, i, tmp, e, node) {
 		hash_del(&e->node);
-		kfree(e);
+		kmem_cache_free(cache_slab, e);
 	}
+	kmem_cache_destroy(cache_slab);
+	cache_slab = NULL;
 	for (i = 0; i < HASH_ALGO__LAST; i++) {
 		if (tfms[i])
 			crypto_free_shash(tfms[i]);
