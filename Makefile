@@ -49,7 +49,7 @@ CHECKPATCH := $(LSRC)/scripts/checkpatch.pl
 VM_TESTS := $(patsubst tests/vm/%.c,$(O)/tests/vm/%,$(wildcard tests/vm/test_*.c tests/vm/bench_*.c))
 VM_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -isystem $(KSFT_DIR) -I$(TOP)/kernel
 
-PUBLIC := module tools unit check demo style
+PUBLIC := module tools unit fuzz check demo style
 .PHONY: all help deps deps-build $(PUBLIC) $(addprefix _,$(PUBLIC)) vmtests clean bench _bench
 .DEFAULT_GOAL := all
 
@@ -60,6 +60,7 @@ help:
 	@echo "make module   build vigil.ko (KDIR=... for one kernel; default: the running kernel's"
 	@echo "              headers, or every installed Debian 6.1/6.12 headers package)"
 	@echo "make tools    build the vigil command and libvigil"
+	@echo "make fuzz     build the libFuzzer harnesses (tests/fuzz/) with clang"
 	@echo "make check    every test: unit, style, VM scenarios on 6.1 and 6.12"
 	@echo "make demo     boot a VM with a software TPM and show vigil at work"
 	@echo "make style    clang-format, checkpatch --strict, sparse, mandoc, cppcheck, clang-tidy"
@@ -75,7 +76,7 @@ deps-build:
 # (tests/check, tests/vm/run): killing make never leaves a VM or swtpm behind.
 module tools unit: deps-build
 	$(Q)$(MAKE) -f $(TOP)/Makefile _$@
-check demo style: deps
+check demo style fuzz: deps
 	$(Q)exec setpriv --pdeathsig TERM $(MAKE) -f $(TOP)/Makefile _$@
 
 # Kbuild writes objects next to its sources, and one tree serves several kernels: each kernel
@@ -103,6 +104,9 @@ _tools:
 
 _unit:
 	$(Q)$(MAKE) -C $(TOP)/userspace O=$(O) unit
+
+_fuzz:
+	$(Q)$(MAKE) -C $(TOP)/userspace O=$(O) fuzz
 
 # kselftest_harness.h and checkpatch.pl come from Debian's linux-source-6.1, at build time.
 $(LSRC)/.stamp: $(LINUX_SOURCE)

@@ -9,6 +9,10 @@
 #ifndef VIGIL_CMD_H
 #define VIGIL_CMD_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 /* Exit codes are an interface (DESIGN.md §4): never renumber. */
 enum {
 	VIGIL_EXIT_OK = 0, /* ok / trusted */
@@ -18,5 +22,22 @@ enum {
 };
 
 int cmd_status(int argc, char *argv[]);
+int cmd_log(int argc, char *argv[]);
+int cmd_ak(int argc, char *argv[]);
+int cmd_quote(int argc, char *argv[]);
+int cmd_evidence(int argc, char *argv[]);
+int cmd_verify(int argc, char *argv[]);
+
+/* common.c: what several subcommands share */
+struct vigil_tpm;
+int cmd_usage_error(const char *cmd, const char *what, const char *arg);
+int cmd_option_error(const char *cmd, char *argv[], bool missing);
+int cmd_parse_nonce(const char *hex, uint8_t *out, size_t *ret_len);
+int cmd_parse_u32(const char *s, uint32_t *ret);
+int cmd_read_file(const char *cmd, const char *path, size_t max, uint8_t **ret, size_t *ret_len);
+const char *cmd_openssl_error(char *buf, size_t size);
+int cmd_tpm_error(const char *cmd, const struct vigil_tpm *t, int r);
+int cmd_tpm_open(const char *cmd, const char *tcti, struct vigil_tpm **ret);
+void cmd_quiet_tss(void);
 
 #endif /* VIGIL_CMD_H */

@@ -21,6 +21,11 @@ static const struct {
 	const char *description;
 } commands[] = {
 	{ "status", cmd_status, "show whether vigil.ko is loaded and how it measures" },
+	{ "log", cmd_log, "print a measurement log (vigil's or IMA's)" },
+	{ "ak", cmd_ak, "create the TPM attestation key (ak create)" },
+	{ "quote", cmd_quote, "quote the PCRs for a nonce and write the evidence" },
+	{ "verify", cmd_verify, "verify evidence or tpm2-tools quote files" },
+	{ "evidence", cmd_evidence, "convert evidence for other tools (evidence export)" },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

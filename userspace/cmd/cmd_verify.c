@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmd_verify.c: `vigil verify`: check a quote and its measurement log against the verifier's
+ * AK and nonce, and print the verdict.
+ *
+ * Two inputs: an evidence document from `vigil quote`, or tpm2-tools' files (quote.msg,
+ * quote.sig, optionally quote.pcrs) with any IMA-format binary log. The checks and their order
+ * are libvigil's (vigil_attest_verify()); this file reads the inputs, keeps the verifier's
+ * clock state (--state) and prints. Without a policy (a later issue) the verdict covers
+ * authenticity and freshness only and says so.
+ *
+ * Exit codes: 0 accepted, 1 rejected (anything wrong with the evidence, malformed or oversized
+ * included: it names a reason), 2 usage, 3 could not check (the verifier's own inputs: AK key,
+ * state directory, unreadable files; out of memory).
+ *
+ * Invariants: the verdict goes to stdout (text, or JSON with --json), a rejection also as one
+ * "vigil verify: evidence rejected: <check>: <reason>" line on stderr; the state is updated
+ * only after an acceptance, under its lock.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "attest.h"
+#include "cleanup.h"
+#include "cmd.h"
+#include "uapi/vigil.h"
+
+#define CMD "verify"
+#define QUOTE_FILE_MAX 65536
+#define PCRS_FILE_MAX (1u << 20)
+
+struct verify_opts {
+	const char *evidence;
+	const char *ak;
+	const char *ak_public;
+	const char *msg, *sig, *pcrs, *log;
+	const char *state;
+	const char *select;
+	uint8_t nonce[VIGIL_NONCE_MAX];
+	size_t nonce_len;
+	TPMT_SIG_SCHEME scheme;
+	bool have_scheme;
+	uint16_t bank;
+	uint32_t pcr;
+	bool json;
+};
+
+/* Everything one verification reads, released together. */
+struct inputs {
+	EVP_PKEY *ak;
+	TPM2B_PUBLIC ak_public;
+	bool have_ak_public;
+	struct vigil_evidence *ev;
+	uint8_t *msg, *sig, *pcrs_file, *log;
+	size_t msg_len, sig_len, pcrs_len, log_len;
+	bool too_large; /* an evidence file beyond its bound: rejected, not read */
+	bool pcrs_bad; /* quote.pcrs does not parse: rejected */
+	struct vigil_pcr_values *pcrs;
+	TPML_PCR_SELECTION select;
+	struct vigil_clock_state prev;
+	bool have_prev;
+	int lock_fd;
+};
+
+static void inputs_free(struct inputs *in)
+{
+	EVP_PKEY_free(in->ak);
+	vigil_evidence_free(in->ev);
+	free(in->msg);
+	free(in->sig);
+	free(in->pcrs_file);
+	free(in->log);
+	free(in->pcrs);
+	if (in->lock_fd >= 0)
+		close(in->lock_fd);
+}
+
+static void show_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vigil verify EVIDENCE.json --ak AK.pem --nonce HEX [<options>]\n"
+		"       vigil verify --quote-msg F --quote-sig F [--pcrs F] [--log F] --ak AK.pem\n"
+		"                    --nonce HEX [<options>]\n\n"
+		"Verify a quote and its measurement log: signature, nonce, clock, PCRs, log.\n"
+		"Without a policy only authenticity and freshness are checked.\n\n"
+		"Options:\n"
+		"  --ak AK.pem        the attestation key (PEM public key) the verifier trusts\n"
+		"  --nonce HEX        the nonce the verifier sent\n"
+		"  --state DIR        remember each AK's last accepted clock in DIR; reject rollback\n"
+		"  --select SEL       the PCR selection asked for (default: BANK:PCR)\n"
+		"  --pcr N            the PCR the log extends (default: %d)\n"
+		"  --bank ALG         the bank to replay the log in (default: sha256)\n"
+		"  --json             print the verdict as JSON\n"
+		"tpm2-tools files:\n"
+		"  --quote-msg F      TPMS_ATTEST (tpm2_quote -m)\n"
+		"  --quote-sig F      TPMT_SIGNATURE (tpm2_quote -s)\n"
+		"  --pcrs F           PCR values (tpm2_quote -o); without it the log's replay is used\n"
+		"  --log F            binary IMA-format measurement log\n"
+		"  --ak-public F      the AK's TPM2B_PUBLIC (tpm2_createak -u): binds its scheme\n"
+		"  --scheme S         the AK's scheme without --ak-public: ecdsa, rsassa or rsapss,\n"
+		"                     optionally :HASH (default: ecdsa or rsassa by key, sha256)\n"
+		"  -h, --help         show this help\n",
+		VIGIL_DEFAULT_PCR);
+}
+
+static int load_ak(const struct verify_opts *o, struct inputs *in)
+{
+	_cleanup_free_ uint8_t *pem = NULL, *pub = NULL;
+	size_t len = 0;
+	char err[256];
+	int r;
+
+	if (cmd_read_file(CMD, o->ak, 65536, &pem, &len) < 0)
+		return -EIO;
+	r = vigil_ak_pem_parse(pem, len, &in->ak);
+	if (r < 0) {
+		fprintf(stderr, "vigil " CMD ": %s: %s\n", o->ak,
+			r == -EKEYREJECTED ? "not an RSA (2048+) or ECC P-256/P-384 public key" :
+					     cmd_openssl_error(err, sizeof(err)));
+		return r;
+	}
+	if (!o->ak_public)
+		return 0;
+	if (cmd_read_file(CMD, o->ak_public, sizeof(TPM2B_PUBLIC), &pub, &len) < 0)
+		return -EIO;
+	if (vigil_ak_public_parse(pub, len, &in->ak_public) < 0) {
+		fprintf(stderr, "vigil " CMD ": %s: not a TPM2B_PUBLIC\n", o->ak_public);
+		return -EBADMSG;
+	}
+	in->have_ak_public = true;
+	return 0;
+}
+
+static int load_state(const struct verify_opts *o, struct inputs *in)
+{
+	uint8_t keyid[VIGIL_AK_KEYID_SIZE];
+	int r;
+
+	if (!o->state)
+		return 0;
+	r = vigil_ak_keyid(in->ak, keyid);
+	if (r == 0)
+		r = vigil_state_lock(o->state, keyid, &in->lock_fd);
+	if (r == 0)
+		r = vigil_state_load(o->state, keyid, &in->prev);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		fprintf(stderr, "vigil " CMD ": state %s: %s\n", o->state,
+			r == -EBADMSG ? "corrupt state file" : strerror(-r));
+		return r;
+	}
+	in->have_prev = true;
+	return 0;
+}
+
+/* Read an evidence-side file: too large is the evidence's fault (rejected), not an error. */
+static int read_evidence_file(const char *path, size_t max, struct inputs *in, uint8_t **ret,
+			      size_t *ret_len)
+{
+	int r = vigil_file_read(path, max, ret, ret_len);
+
+	if (r == -EFBIG) {
+		in->too_large = true;
+		return 0;
+	}
+	if (r < 0)
+		fprintf(stderr, "vigil " CMD ": %s: %s\n", path, strerror(-r));
+	return r;
+}
+
+static int load_evidence(const struct verify_opts *o, struct inputs *in)
+{
+	_cleanup_free_ uint8_t *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_evidence_file(o->evidence, VIGIL_EVIDENCE_MAX, in, &text, &len);
+	if (r < 0 || in->too_large)
+		return r;
+	r = vigil_evidence_parse((const char *)text, len, &in->ev);
+	if (r == -ENOMEM) {
+		fprintf(stderr, "vigil " CMD ": %s\n", strerror(ENOMEM));
+		return r;
+	}
+	return 0; /* a parse failure leaves in->ev NULL: rejected as bad_format */
+}
+
+static int load_tpm2_files(const struct verify_opts *o, struct inputs *in)
+{
+	TPML_PCR_SELECTION file_sel;
+	int r;
+
+	r = read_evidence_file(o->msg, QUOTE_FILE_MAX, in, &in->msg, &in->msg_len);
+	if (r == 0)
+		r = read_evidence_file(o->sig, QUOTE_FILE_MAX, in, &in->sig, &in->sig_len);
+	if (r == 0 && o->pcrs)
+		r = read_evidence_file(o->pcrs, PCRS_FILE_MAX, in, &in->pcrs_file, &in->pcrs_len);
+	if (r == 0 && o->log)
+		r = read_evidence_file(o->log, VIGIL_EVIDENCE_LOG_MAX, in, &in->log, &in->log_len);
+	if (r < 0 || in->too_large || !o->pcrs)
+		return r;
+	in->pcrs = calloc(1, sizeof(*in->pcrs));
+	if (!in->pcrs)
+		return -ENOMEM;
+	if (vigil_pcrs_file_parse(in->pcrs_file, in->pcrs_len, &file_sel, in->pcrs) < 0)
+		in->pcrs_bad = true; /* rejected as bad_format */
+	return 0;
+}
+
+/* The evidence could not even be parsed: a verdict with the format check failed. */
+static void reject_format(struct inputs *in, struct vigil_verdict *v, const char *detail)
+{
+	vigil_verdict_init(v);
+	if (vigil_ak_keyid(in->ak, v->ak_keyid) < 0)
+		memset(v->ak_keyid, 0, sizeof(v->ak_keyid));
+	vigil_verdict_fail(v, VIGIL_CHECK_FORMAT, VIGIL_REJECT_BAD_FORMAT, detail);
+	vigil_verdict_finish(v);
+}
+
+static int verify(const struct verify_opts *o, struct inputs *in, struct vigil_verdict *v)
+{
+	struct vigil_attest_input a = {
+		.quote = { .ak = in->ak,
+			   .nonce = o->nonce,
+			   .nonce_len = o->nonce_len,
+			   .selection = &in->select,
+			   .prev = in->have_prev ? &in->prev : NULL,
+			   .scheme = o->have_scheme ? &o->scheme : NULL,
+			   .ak_public = in->have_ak_public ? &in->ak_public : NULL },
+		.log_bank = o->bank,
+		.log_pcr = o->pcr,
+	};
+
+	if (in->too_large || in->pcrs_bad || (o->evidence && !in->ev)) {
+		reject_format(in, v,
+			      in->too_large ? "an input is larger than vigil accepts" :
+			      in->pcrs_bad  ? "the PCR file is not tpm2-tools' serialized format" :
+					      "not a vigil evidence document");
+		return 0;
+	}
+	if (in->ev) {
+		a.quote.attest = in->ev->attest;
+		a.quote.attest_len = in->ev->attest_len;
+		a.quote.sig = in->ev->sig;
+		a.quote.sig_len = in->ev->sig_len;
+		a.quote.ak_public = &in->ev->ak_public;
+		a.quote.pcrs = &in->ev->pcrs;
+		a.log = in->ev->log;
+		a.log_len = in->ev->log_len;
+		a.log_from = in->ev->log_from;
+	} else {
+		a.quote = (struct vigil_quote_input){ .attest = in->msg,
+						      .attest_len = in->msg_len,
+						      .sig = in->sig,
+						      .sig_len = in->sig_len,
+						      .pcrs = in->pcrs,
+						      .ak = a.quote.ak,
+						      .ak_public = a.quote.ak_public,
+						      .scheme = a.quote.scheme,
+						      .nonce = o->nonce,
+						      .nonce_len = o->nonce_len,
+						      .selection = &in->select,
+						      .prev = a.quote.prev };
+		a.log = in->log;
+		a.log_len = in->log_len;
+	}
+	return vigil_attest_verify(&a, v);
+}
+
+static void print_text(const struct vigil_verdict *v)
+{
+	printf("verdict: %s\n", v->accepted ? "accepted" : "rejected");
+	if (!v->accepted)
+		printf("reason:  %s (%s check)%s%s\n", vigil_reject_name(v->reason),
+		       vigil_check_name(v->failed), v->detail ? ": " : "",
+		       v->detail ? v->detail : "");
+	printf("policy:  none applied: authenticity and freshness only\n");
+	for (size_t i = 0; i < VIGIL_CHECK_COUNT; i++) {
+		printf("  %-14s %s", vigil_check_name(i), vigil_check_result_name(v->checks[i]));
+		if (v->checks[i] == VIGIL_RESULT_FAIL && v->failed == i)
+			printf(" (%s)", vigil_reject_name(v->reason));
+		if (i == VIGIL_CHECK_LOG && v->checks[i] == VIGIL_RESULT_PASS)
+			printf(" (%zu of %zu records covered)", v->records_covered, v->log_records);
+		putchar('\n');
+	}
+	if (v->have_quote)
+		printf("quote:   clock %llu ms, reset count %u, restart count %u, %s\n",
+		       (unsigned long long)v->clock.clock, v->clock.reset_count,
+		       v->clock.restart_count, v->safe ? "safe" : "not safe");
+}
+
+static int report(const struct verify_opts *o, const struct vigil_verdict *v)
+{
+	_cleanup_free_ char *json = NULL;
+
+	if (o->json) {
+		if (vigil_verdict_to_json(v, &json) < 0) {
+			fprintf(stderr, "vigil " CMD ": %s\n", strerror(ENOMEM));
+			return VIGIL_EXIT_RUNTIME;
+		}
+		fputs(json, stdout);
+	} else {
+		print_text(v);
+	}
+	if (v->accepted)
+		return VIGIL_EXIT_OK;
+	fprintf(stderr, "vigil " CMD ": evidence rejected: %s: %s%s%s\n",
+		vigil_check_name(v->failed), vigil_reject_name(v->reason), v->detail ? ": " : "",
+		v->detail ? v->detail : "");
+	return VIGIL_EXIT_REJECTED;
+}
+
+/* Without --select: the log's PCR in the log's bank. */
+static void default_selection(const struct verify_opts *o, TPML_PCR_SELECTION *sel)
+{
+	*sel = (TPML_PCR_SELECTION){ .count = 1 };
+	sel->pcrSelections[0].hash = o->bank;
+	sel->pcrSelections[0].sizeofSelect = 3;
+	sel->pcrSelections[0].pcrSelect[o->pcr / 8] = (uint8_t)(1u << (o->pcr % 8));
+}
+
+static int run(const struct verify_opts *o)
+{
+	_cleanup_(inputs_free) struct inputs in = { .lock_fd = -1 };
+	struct vigil_verdict v;
+	uint8_t keyid[VIGIL_AK_KEYID_SIZE];
+	int r;
+
+	if (o->select && vigil_pcrsel_parse(o->select, &in.select) < 0)
+		return cmd_usage_error(CMD, "bad PCR selection", o->select);
+	if (!o->select)
+		default_selection(o, &in.select);
+	if (!o->evidence && !o->pcrs && vigil_pcrsel_count(&in.select) != 1)
+		return cmd_usage_error(CMD, "without --pcrs, select only the log's PCR, not",
+				       o->select);
+	r = load_ak(o, &in);
+	if (r == 0)
+		r = load_state(o, &in);
+	if (r == 0)
+		r = o->evidence ? load_evidence(o, &in) : load_tpm2_files(o, &in);
+	if (r < 0)
+		return VIGIL_EXIT_RUNTIME; /* reported where it happened */
+	r = verify(o, &in, &v);
+	if (r < 0) {
+		fprintf(stderr, "vigil " CMD ": cannot verify: %s\n", strerror(-r));
+		return VIGIL_EXIT_RUNTIME;
+	}
+	if (v.accepted && o->state &&
+	    ((r = vigil_ak_keyid(in.ak, keyid)) < 0 ||
+	     (r = vigil_state_store(o->state, keyid, &v.clock)) < 0)) {
+		fprintf(stderr, "vigil " CMD ": state %s: %s\n", o->state, strerror(-r));
+		return VIGIL_EXIT_RUNTIME;
+	}
+	return report(o, &v);
+}
+
+static int parse_value(int c, struct verify_opts *o)
+{
+	if (c == 'n' && cmd_parse_nonce(optarg, o->nonce, &o->nonce_len) < 0)
+		return cmd_usage_error(CMD, "nonce must be 8 to 64 bytes in hex", optarg);
+	if (c == 'P' && (cmd_parse_u32(optarg, &o->pcr) < 0 || o->pcr >= VIGIL_PCR_COUNT))
+		return cmd_usage_error(CMD, "bad PCR number", optarg);
+	if (c == 'b' && (vigil_hash_from_name(optarg, &o->bank) < 0))
+		return cmd_usage_error(CMD, "unknown bank", optarg);
+	if (c == 'S' && vigil_scheme_parse(optarg, &o->scheme) < 0)
+		return cmd_usage_error(CMD, "unknown scheme", optarg);
+	o->have_scheme |= c == 'S';
+	return 0;
+}
+
+static int parse_option(int c, struct verify_opts *o, char *argv[])
+{
+	switch (c) {
+	case 'a':
+		o->ak = optarg;
+		return 0;
+	case 'A':
+		o->ak_public = optarg;
+		return 0;
+	case 'm':
+		o->msg = optarg;
+		return 0;
+	case 's':
+		o->sig = optarg;
+		return 0;
+	case 'p':
+		o->pcrs = optarg;
+		return 0;
+	case 'l':
+		o->log = optarg;
+		return 0;
+	case 'd':
+		o->state = optarg;
+		return 0;
+	case 'e':
+		o->select = optarg;
+		return 0;
+	case 'j':
+		o->json = true;
+		return 0;
+	case 'n':
+	case 'P':
+	case 'b':
+	case 'S':
+		return parse_value(c, o);
+	default:
+		return cmd_option_error(CMD, argv, c == ':');
+	}
+}
+
+/* Which input: exactly one of EVIDENCE.json or the tpm2-tools files, with what each needs. */
+static int check_inputs(const struct verify_opts *o)
+{
+	bool tools = o->msg || o->sig || o->pcrs || o->log || o->ak_public || o->have_scheme;
+
+	if (!o->ak)
+		return cmd_usage_error(CMD, "missing option", "--ak");
+	if (!o->nonce_len)
+		return cmd_usage_error(CMD, "missing option", "--nonce");
+	if (o->ak_public && o->have_scheme)
+		return cmd_usage_error(CMD, "--ak-public binds the scheme; not with", "--scheme");
+	if (o->evidence && tools)
+		return cmd_usage_error(CMD, "tpm2-tools file options do not go with", o->evidence);
+	if (!o->evidence && (!o->msg || !o->sig))
+		return cmd_usage_error(CMD, "missing input",
+				       o->msg ? "--quote-sig" : "EVIDENCE.json or --quote-msg");
+	if (!o->evidence && !o->pcrs && !o->log)
+		return cmd_usage_error(CMD, "need PCR values: missing option", "--pcrs or --log");
+	return 0;
+}
+
+/**
+ * cmd_verify() - the `vigil verify` subcommand
+ * @argc: argument count, including argv[0] ("verify")
+ * @argv: the arguments after "vigil"
+ *
+ * Return: VIGIL_EXIT_OK (accepted), VIGIL_EXIT_REJECTED, VIGIL_EXIT_USAGE or
+ * VIGIL_EXIT_RUNTIME.
+ */
+int cmd_verify(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "ak", required_argument, NULL, 'a' },
+		{ "nonce", required_argument, NULL, 'n' },
+		{ "state", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "select", required_argument, NULL, 'e' },
+		{ "pcr", required_argument, NULL, 'P' },
+		{ "bank", required_argument, NULL, 'b' },
+		{ "quote-msg", required_argument, NULL, 'm' },
+		{ "quote-sig", required_argument, NULL, 's' },
+		{ "pcrs", required_argument, NULL, 'p' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "ak-public", required_argument, NULL, 'A' },
+		{ "scheme", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct verify_opts o = { .bank = TPM2_ALG_SHA256, .pcr = VIGIL_DEFAULT_PCR };
+	int c, r;
+
+	cmd_quiet_tss();
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		if (c == 'h') {
+			show_usage(stdout);
+			return VIGIL_EXIT_OK;
+		}
+		r = parse_option(c, &o, argv);
+		if (r)
+			return r;
+	}
+	if (optind < argc)
+		o.evidence = argv[optind++];
+	if (optind < argc)
+		return cmd_usage_error(CMD, "unexpected argument", argv[optind]);
+	r = check_inputs(&o);
+	return r ? r : run(&o);
+}

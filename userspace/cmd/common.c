@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+/*
+ * common.c: what several subcommands share: command-line error reports, nonces, file I/O with
+ * error messages, and the texts of TSS and OpenSSL errors.
+ *
+ * Invariants: every function that prints writes exactly one "vigil <cmd>: <what>: <why>" line
+ * (plus a "Try" line for usage errors) to stderr and returns the exit code to use.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <tss2/tss2_rc.h>
+
+#include "attest.h"
+#include "cleanup.h"
+#include "cmd.h"
+#include "tpm.h"
+
+/**
+ * cmd_usage_error() - report a bad command line
+ * @cmd: the subcommand, e.g. "quote" or "ak create"
+ * @what: what is wrong
+ * @arg: the offending argument
+ *
+ * Return: VIGIL_EXIT_USAGE.
+ */
+int cmd_usage_error(const char *cmd, const char *what, const char *arg)
+{
+	fprintf(stderr, "vigil %s: %s '%s'\n", cmd, what, arg);
+	fprintf(stderr, "Try 'vigil %s --help'.\n", cmd);
+	return VIGIL_EXIT_USAGE;
+}
+
+/**
+ * cmd_option_error() - report an option getopt_long() rejected
+ * @cmd: the subcommand
+ * @argv: the arguments getopt_long() was given
+ * @missing: true for a missing argument (getopt returned ':'), false for an unknown option
+ *
+ * Return: VIGIL_EXIT_USAGE.
+ */
+int cmd_option_error(const char *cmd, char *argv[], bool missing)
+{
+	const char *what = missing ? "option needs an argument" : "invalid option";
+	const char *arg = argv[optind - 1];
+	char opt[3] = { '-', (char)optopt, '\0' };
+
+	if (strncmp(arg, "--", 2) != 0 && optopt)
+		arg = opt;
+	return cmd_usage_error(cmd, what, arg);
+}
+
+/**
+ * cmd_parse_nonce() - parse --nonce: hex, VIGIL_NONCE_MIN..VIGIL_NONCE_MAX bytes
+ * @hex: the argument
+ * @out: receives the bytes (VIGIL_NONCE_MAX room)
+ * @ret_len: receives their number
+ *
+ * Return: 0, or -EINVAL.
+ */
+int cmd_parse_nonce(const char *hex, uint8_t *out, size_t *ret_len)
+{
+	size_t len = strlen(hex), n = 0;
+
+	if (len < 2 * (size_t)VIGIL_NONCE_MIN || len > 2 * (size_t)VIGIL_NONCE_MAX ||
+	    vigil_hex_decode(hex, len, out, VIGIL_NONCE_MAX, &n) < 0)
+		return -EINVAL;
+	*ret_len = n;
+	return 0;
+}
+
+/**
+ * cmd_parse_u32() - parse a number (decimal or 0x hex) that must fit 32 bits
+ * @s: the text
+ * @ret: receives the value
+ *
+ * Return: 0, or -EINVAL.
+ */
+int cmd_parse_u32(const char *s, uint32_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > UINT32_MAX)
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+/**
+ * cmd_read_file() - read a whole file, reporting failures
+ * @cmd: the subcommand, for the message
+ * @path: the file ("-" is stdin)
+ * @max: largest accepted size
+ * @ret: on success, the contents (NUL-terminated); free() it
+ * @ret_len: on success, their length
+ *
+ * Return: 0, or the negative errno after printing "vigil <cmd>: <path>: <why>".
+ */
+int cmd_read_file(const char *cmd, const char *path, size_t max, uint8_t **ret, size_t *ret_len)
+{
+	int r = vigil_file_read(path, max, ret, ret_len);
+
+	if (r == -EFBIG)
+		fprintf(stderr, "vigil %s: %s: larger than %zu bytes\n", cmd, path, max);
+	else if (r < 0)
+		fprintf(stderr, "vigil %s: %s: %s\n", cmd, path, strerror(-r));
+	return r;
+}
+
+/**
+ * cmd_openssl_error() - the text of the oldest OpenSSL error queued, and clear the queue
+ * @buf: receives the text
+ * @size: room in @buf
+ *
+ * Return: @buf; "unknown OpenSSL error" if the queue was empty.
+ */
+const char *cmd_openssl_error(char *buf, size_t size)
+{
+	unsigned long e = ERR_get_error();
+
+	if (!e)
+		snprintf(buf, size, "unknown OpenSSL error");
+	else
+		ERR_error_string_n(e, buf, size);
+	ERR_clear_error();
+	return buf;
+}
+
+/**
+ * cmd_quiet_tss() - keep the TSS libraries' own log lines off stderr
+ *
+ * tss2-mu and ESYS log every rejected blob and TPM error to stderr by default; vigil reports
+ * those itself, in its own format. A TSS2_LOG the user set is respected.
+ */
+void cmd_quiet_tss(void)
+{
+	setenv("TSS2_LOG", "all+none", 0);
+}
+
+/**
+ * cmd_tpm_error() - report a failed TPM operation of libvigil's tpm.c
+ * @cmd: the subcommand
+ * @t: the TPM connection
+ * @r: the negative errno the operation returned
+ *
+ * Return: VIGIL_EXIT_RUNTIME.
+ */
+int cmd_tpm_error(const char *cmd, const struct vigil_tpm *t, int r)
+{
+	uint32_t rc = 0;
+	const char *op = vigil_tpm_error(t, &rc);
+
+	if (r == -EIO && rc)
+		fprintf(stderr, "vigil %s: %s: %s\n", cmd, op, Tss2_RC_Decode(rc));
+	else if (r == -EBADE)
+		fprintf(stderr, "vigil %s: %s: the TPM's reply does not match the request\n", cmd,
+			op);
+	else
+		fprintf(stderr, "vigil %s: TPM: %s\n", cmd, strerror(-r));
+	return VIGIL_EXIT_RUNTIME;
+}
+
+/**
+ * cmd_tpm_open() - open the TPM a subcommand was pointed at, reporting failures
+ * @cmd: the subcommand
+ * @tcti: the --tcti option or NULL (see vigil_tpm_tcti())
+ * @ret: on success, the connection
+ *
+ * Return: VIGIL_EXIT_OK or VIGIL_EXIT_RUNTIME.
+ */
+/* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): every cmd_* helper starts with cmd */
+int cmd_tpm_open(const char *cmd, const char *tcti, struct vigil_tpm **ret)
+{
+	const char *conf = vigil_tpm_tcti(tcti);
+	uint32_t rc = 0;
+	int r = vigil_tpm_open(conf, ret, &rc);
+
+	if (r == -EIO)
+		fprintf(stderr, "vigil %s: TCTI \"%s\": %s\n", cmd, conf, Tss2_RC_Decode(rc));
+	else if (r < 0)
+		fprintf(stderr, "vigil %s: TCTI \"%s\": %s\n", cmd, conf, strerror(-r));
+	return r < 0 ? VIGIL_EXIT_RUNTIME : VIGIL_EXIT_OK;
+}

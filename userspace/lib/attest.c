@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+/*
+ * attest.c: a whole verification: the quote (quote.c), then the measurement log replayed
+ * against the quoted PCR (log.c, replay.c), recorded in one verdict.
+ *
+ * Two ways to tie a log to a quote. With claimed PCR values (evidence, or tpm2-tools'
+ * quote.pcrs) the quote's pcrDigest is checked against them first; then the log must replay,
+ * record by record, to the claimed value of its PCR ("records covered": the shortest prefix
+ * that does; later records were appended after the quote). Without claimed values (tpm2-tools
+ * files and a log only) the quote must select exactly the log's PCR, and the log is replayed
+ * record by record until the hash of the running value equals pcrDigest.
+ *
+ * Invariants: the log is only looked at after the signature, nonce and clock checks passed,
+ * so an unauthenticated quote never makes vigil parse a log; a log failure is a rejection with
+ * its own reason (log_truncated for a log that ends inside a record, log_bad_format for any
+ * other malformation, log_mismatch when no prefix explains the quote), never an errno.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "attest.h"
+#include "cleanup.h"
+#include "log.h"
+#include "replay.h"
+
+static void log_parse_failed(struct vigil_verdict *v, int r)
+{
+	vigil_verdict_fail(v, VIGIL_CHECK_LOG,
+			   r == -EBADMSG ? VIGIL_REJECT_LOG_TRUNCATED : VIGIL_REJECT_LOG_BAD_FORMAT,
+			   vigil_log_strerror(r));
+}
+
+/* With a claimed (and digest-checked) value: the shortest prefix replaying to it. */
+static int match_value(const struct vigil_log *log, const struct vigil_attest_input *in,
+		       struct vigil_verdict *v)
+{
+	const struct vigil_pcr_value *pv =
+		vigil_pcr_values_get(in->quote.pcrs, in->log_bank, in->log_pcr);
+	size_t covered = 0;
+	int r;
+
+	if (!pv)
+		return -EINVAL; /* the pcr_digest check made sure every quoted PCR has a value */
+	r = vigil_replay_match(log, in->log_bank, in->log_pcr, pv->digest, pv->size, &covered);
+
+	if (r == VIGIL_REPLAY_MATCH) {
+		v->records_covered = covered;
+		vigil_verdict_pass(v, VIGIL_CHECK_LOG);
+		return 0;
+	}
+	if (r == VIGIL_REPLAY_NO_MATCH || r == -ENODATA) {
+		vigil_verdict_fail(v, VIGIL_CHECK_LOG, VIGIL_REJECT_LOG_MISMATCH,
+				   r == -ENODATA ? vigil_log_strerror(r) : NULL);
+		return 0;
+	}
+	return r;
+}
+
+/* Does the hash of a single-PCR selection's value equal the quote's pcrDigest? */
+static int digest_matches(const TPMS_ATTEST *a, const struct vigil_attest_input *in,
+			  uint16_t sig_hash, const uint8_t *value, bool *ret)
+{
+	_cleanup_free_ struct vigil_pcr_values *vals = NULL;
+	int r;
+
+	vals = calloc(1, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	r = vigil_pcr_values_add(vals, in->log_bank, in->log_pcr, value,
+				 vigil_hash_size(in->log_bank));
+	if (r < 0)
+		return r;
+	return vigil_quote_check_digest(a, sig_hash, vals, ret);
+}
+
+/* Replay one record at a time; 1 and @ret_covered when a prefix hashes to pcrDigest. */
+static int search_prefix(const struct vigil_log *log, const struct vigil_attest_input *in,
+			 enum vigil_replay_mode mode, const TPMS_ATTEST *a, uint16_t sig_hash,
+			 size_t *ret_covered)
+{
+	struct vigil_replay_result res = { .size = vigil_hash_size(in->log_bank) };
+	struct vigil_log view = *log;
+	size_t covered = 0;
+	bool match = false;
+	int r;
+
+	r = digest_matches(a, in, sig_hash, res.value, &match);
+	for (size_t i = 0; r == 0 && !match && i < log->count; i++) {
+		if (log->records[i].pcr != in->log_pcr)
+			continue;
+		view.count = i + 1;
+		r = vigil_replay_ex(&view, in->log_bank, in->log_pcr, i, res.value, mode, &res);
+		if (r == 0)
+			r = digest_matches(a, in, sig_hash, res.value, &match);
+		covered = i + 1;
+	}
+	if (r < 0)
+		return r;
+	*ret_covered = covered;
+	return match;
+}
+
+/* No claimed values: the log itself must explain pcrDigest (which is then checked too). */
+static int match_digest(const struct vigil_log *log, const struct vigil_attest_input *in,
+			const TPMS_ATTEST *a, struct vigil_verdict *v)
+{
+	TPMS_ATTEST unused;
+	TPMT_SIGNATURE sig;
+	size_t covered = 0;
+	int r;
+
+	if (vigil_quote_parse(in->quote.attest, in->quote.attest_len, in->quote.sig,
+			      in->quote.sig_len, &unused, &sig) < 0)
+		return -EINVAL; /* parsed fine a moment ago */
+	r = search_prefix(log, in, VIGIL_REPLAY_BANK_HASH, a, sig.signature.any.hashAlg, &covered);
+	if (r == 0 && in->log_bank != TPM2_ALG_SHA1)
+		r = search_prefix(log, in, VIGIL_REPLAY_PADDED_SHA1, a, sig.signature.any.hashAlg,
+				  &covered);
+	if (r == -ENODATA)
+		r = 0;
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		vigil_verdict_fail(v, VIGIL_CHECK_LOG, VIGIL_REJECT_LOG_MISMATCH,
+				   "no prefix of the log replays to the quoted PCR digest");
+		return 0;
+	}
+	v->records_covered = covered;
+	vigil_verdict_pass(v, VIGIL_CHECK_PCR_DIGEST);
+	vigil_verdict_pass(v, VIGIL_CHECK_LOG);
+	return 0;
+}
+
+static bool single_pcr(const TPML_PCR_SELECTION *sel, uint16_t bank, uint32_t pcr)
+{
+	return vigil_pcrsel_count(sel) == 1 && vigil_pcrsel_has(sel, bank, pcr);
+}
+
+/* Step 6b: the log, for a quote that passed every check before it. */
+static int check_log(const struct vigil_attest_input *in, const TPMS_ATTEST *a,
+		     struct vigil_verdict *v)
+{
+	const struct vigil_log_options opts = { .flags = VIGIL_LOG_ALLOW_EMPTY };
+	_cleanup_(vigil_log_freep) struct vigil_log *log = NULL;
+	const TPML_PCR_SELECTION *sel = &a->attested.quote.pcrSelect;
+	int r;
+
+	if (!in->log || in->log_from > 0 || !vigil_pcrsel_has(sel, in->log_bank, in->log_pcr) ||
+	    (!in->quote.pcrs && !single_pcr(sel, in->log_bank, in->log_pcr))) {
+		vigil_verdict_skip(v, VIGIL_CHECK_LOG);
+		return 0;
+	}
+	r = vigil_log_parse(in->log, in->log_len, &opts, &log, NULL);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		log_parse_failed(v, r);
+		return 0;
+	}
+	v->log_records = log->count;
+	if (in->quote.pcrs)
+		return match_value(log, in, v);
+	return match_digest(log, in, a, v);
+}
+
+/**
+ * vigil_attest_verify() - verify a quote and the measurement log that goes with it
+ * @in: the quote input (vigil_quote_verify()), the log and the PCR it extends
+ * @verdict: receives every check; finished (vigil_verdict_finish()) on return 0
+ *
+ * The policy check is not part of this issue's verifier: it is recorded as skipped and
+ * @verdict->policy_applied is false. The log check is skipped when there is no log, when it
+ * starts after record 0 (a continuation needs the verifier's replay cursor), or when the quote
+ * does not cover the log's PCR; without claimed PCR values, a quote that selects more than the
+ * log's PCR cannot have its pcrDigest checked and is left unchecked (pcr_digest not run).
+ *
+ * Return: 0 when the outcome is in @verdict (accepted or rejected); a negative errno when the
+ * verification could not be done (see vigil_quote_verify(); -ENOMEM, -EIO).
+ */
+int vigil_attest_verify(const struct vigil_attest_input *in, struct vigil_verdict *verdict)
+{
+	TPMS_ATTEST a;
+	int r;
+
+	vigil_verdict_init(verdict);
+	r = vigil_quote_verify(&in->quote, verdict, &a);
+	if (r < 0)
+		return r;
+	if (verdict->reason == VIGIL_REJECT_NONE) {
+		r = check_log(in, &a, verdict);
+		if (r < 0)
+			return r;
+	}
+	if (verdict->reason == VIGIL_REJECT_NONE)
+		vigil_verdict_skip(verdict, VIGIL_CHECK_POLICY);
+	vigil_verdict_finish(verdict);
+	return 0;
+}
