@@ -280,6 +280,40 @@ static void test_status_usage_errors(void **state)
 	assert_contains(r.err, "unexpected argument 'extra'");
 }
 
+/* vigil load / unload: what can be checked without a kernel module (the VM tests do the rest). */
+static void test_load_usage_errors(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "load", "--pcr", "24");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "vigil load: PCR must be 0..23, not '24'");
+	RUN(&r, "load", "--bogus");
+	assert_int_equal(r.code, 2);
+	RUN(&r, "load", "extra");
+	assert_int_equal(r.code, 2);
+	RUN(&r, "unload", "extra");
+	assert_int_equal(r.code, 2);
+	RUN(&r, "load", "--help");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "Usage: vigil load");
+	assert_contains(r.out, "--rules FILE");
+	RUN(&r, "unload", "--help");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "Usage: vigil unload");
+}
+
+static void test_load_missing_module(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "load", "--module", "/nonexistent/vigil.ko");
+	assert_int_equal(r.code, 3);
+	assert_contains(r.err, "vigil load: /nonexistent/vigil.ko: no such module");
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -295,6 +329,8 @@ int main(void)
 		cmocka_unit_test(test_status_not_loaded),
 		cmocka_unit_test(test_status_parse_error),
 		cmocka_unit_test(test_status_usage_errors),
+		cmocka_unit_test(test_load_usage_errors),
+		cmocka_unit_test(test_load_missing_module),
 	};
 
 	if (setenv("LC_ALL", "C", 1) < 0)

@@ -27,6 +27,8 @@ int cmd_ak(int argc, char *argv[]);
 int cmd_quote(int argc, char *argv[]);
 int cmd_evidence(int argc, char *argv[]);
 int cmd_verify(int argc, char *argv[]);
+int cmd_load(int argc, char *argv[]);
+int cmd_unload(int argc, char *argv[]);
 
 /* common.c: what several subcommands share */
 struct vigil_tpm;

@@ -22,6 +22,8 @@ static const struct {
 } commands[] = {
 	{ "status", cmd_status, "show whether vigil.ko is loaded and how it measures" },
 	{ "log", cmd_log, "print a measurement log (vigil's or IMA's)" },
+	{ "load", cmd_load, "load vigil.ko and install measurement rules" },
+	{ "unload", cmd_unload, "remove vigil.ko (refused once its rules are locked)" },
 	{ "ak", cmd_ak, "create the TPM attestation key (ak create)" },
 	{ "quote", cmd_quote, "quote the PCRs for a nonce and write the evidence" },
 	{ "verify", cmd_verify, "verify evidence or tpm2-tools quote files" },
