@@ -33,6 +33,8 @@ static int status_show(struct seq_file *m, void *v)
 	seq_printf(m, "records: %llu\n", vigil_log_count());
 	seq_printf(m, "violations: %llu\n", vigil_log_violations());
 	vigil_policy_show_status(m);
+	seq_printf(m, "log_bytes: %llu\n", vigil_log_bytes());
+	seq_printf(m, "cache_bytes: %llu\n", vigil_measure_cache_bytes());
 	return 0;
 }
 

@@ -51,6 +51,7 @@ static DEFINE_XARRAY(entries); /* index: sequence number */
 static DEFINE_MUTEX(log_mutex);
 static u64 nr_entries; /* written under log_mutex */
 static atomic64_t nr_violations = ATOMIC64_INIT(0);
+static atomic64_t log_bytes = ATOMIC64_INIT(0); /* what the records take, slab rounding included */
 static bool extend_failed;
 
 static const char *const tpl_names[] = {
@@ -220,6 +221,7 @@ int vigil_log_append(struct vigil_record_desc *d)
 		return err;
 	}
 	smp_store_release(&nr_entries, nr_entries + 1); /* pairs with log_start() */
+	atomic64_add(ksize(e), &log_bytes);
 	if (e->violation)
 		atomic64_inc(&nr_violations);
 	err = extend(e);
@@ -239,6 +241,16 @@ u64 vigil_log_count(void)
 u64 vigil_log_violations(void)
 {
 	return atomic64_read(&nr_violations);
+}
+
+/**
+ * vigil_log_bytes() - kernel memory the records take (as allocated, slab rounding included)
+ *
+ * Return: bytes.
+ */
+u64 vigil_log_bytes(void)
+{
+	return atomic64_read(&log_bytes);
 }
 
 /*

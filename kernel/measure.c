@@ -30,7 +30,9 @@
 #include <linux/kdev_t.h>
 #include <linux/mutex.h>
 #include <linux/sched/signal.h>
+#include <linux/siphash.h>
 #include <linux/slab.h>
+#include <linux/random.h>
 #include <linux/uio.h>
 #include <crypto/hash.h>
 #include "compat.h"
@@ -41,31 +43,37 @@
 static struct crypto_shash *tfms[HASH_ALGO__LAST];
 
 #define CACHE_LOCKS 256
-/* Enough to tell one content from another (the first 256 bits of a longer digest). */
-#define CACHE_DIGEST 32
+/*
+ * Enough to tell one content from another: a file whose new content shares the first 128 bits
+ * of the last logged digest would go unrecorded, and finding one is a 2^128 second preimage.
+ */
+#define CACHE_DIGEST 16
 
-struct stamp {
-	u64 iversion;
-	s64 ctime; /* ns */
-	s64 mtime;
-	loff_t size;
-};
+/*
+ * A file's change stamp (i_version, ctime, mtime, size) is kept as its SipHash under a key
+ * drawn at load: 8 bytes instead of 32, and nobody without the key can pick timestamps that
+ * collide. Cache entries are what vigil keeps per measured file, so their size counts.
+ */
+typedef u64 stamp_t;
 
 struct cache_entry {
 	struct hlist_node node;
 	dev_t dev;
 	u32 generation;
 	unsigned long ino;
+	stamp_t stamp;
+	u8 digest[CACHE_DIGEST];
 	bool valid; /* digest and stamp describe the last record logged */
 	bool dirty; /* opened for write since: re-hash whatever the stamp says */
-	struct stamp stamp;
-	u8 digest[CACHE_DIGEST];
 };
+
+static siphash_key_t stamp_key;
 
 static DEFINE_HASHTABLE(cache, 12);
 static DEFINE_SPINLOCK(cache_lock);
 static struct kmem_cache *cache_slab;
 static struct mutex cache_locks[CACHE_LOCKS];
+static atomic64_t cache_bytes = ATOMIC64_INIT(0);
 
 /**
  * vigil_hash_buffer() - hash a buffer with one of the transforms allocated at load
@@ -89,21 +97,13 @@ static struct inode *real_inode(struct file *file)
 	return d_real_inode(file_dentry(file));
 }
 
-static void take_stamp(struct inode *inode, struct stamp *s)
+static stamp_t take_stamp(struct inode *inode)
 {
 	struct timespec64 ctime = vigil_inode_ctime(inode), mtime = vigil_inode_mtime(inode);
+	u64 iversion = IS_I_VERSION(inode) ? inode_query_iversion(inode) : 0;
 
-	memset(s, 0, sizeof(*s));
-	if (IS_I_VERSION(inode))
-		s->iversion = inode_query_iversion(inode);
-	s->ctime = timespec64_to_ns(&ctime);
-	s->mtime = timespec64_to_ns(&mtime);
-	s->size = i_size_read(inode);
-}
-
-static bool stamp_equal(const struct stamp *a, const struct stamp *b)
-{
-	return !memcmp(a, b, sizeof(*a));
+	return siphash_4u64(iversion, timespec64_to_ns(&ctime), timespec64_to_ns(&mtime),
+			    i_size_read(inode), &stamp_key);
 }
 
 static u32 cache_hash(dev_t dev, unsigned long ino)
@@ -143,6 +143,7 @@ static struct cache_entry *cache_get(struct inode *inode)
 	e = cache_lookup(inode);
 	if (!e) {
 		hash_add_rcu(cache, &n->node, cache_hash(n->dev, n->ino));
+		atomic64_add(kmem_cache_size(cache_slab), &cache_bytes);
 		e = n;
 		n = NULL;
 	}
@@ -310,10 +311,9 @@ static int measure_locked(const struct vigil_event *ev, enum vigil_template_id t
 			  struct cache_entry *e, struct inode *inode, const char *name)
 {
 	u8 digest[HASH_MAX_DIGESTSIZE];
-	struct stamp now;
+	stamp_t now = take_stamp(inode);
 	int err;
 
-	take_stamp(inode, &now);
 	WRITE_ONCE(e->dirty, false);
 	if (other_writers(ev->file, inode))
 		record(tpl, ev->hook, VIGIL_REASON_OPEN_WRITERS, name, NULL, inode);
@@ -338,15 +338,13 @@ static int measure_file(const struct vigil_event *ev, enum vigil_template_id tpl
 {
 	struct inode *inode = real_inode(ev->file);
 	struct cache_entry *e = cache_get(inode);
-	struct stamp now;
 	char *buf;
 	int err;
 
 	if (!e)
 		return -ENOMEM;
 	mutex_lock(entry_lock(e));
-	take_stamp(inode, &now);
-	if (e->valid && !READ_ONCE(e->dirty) && stamp_equal(&e->stamp, &now) && !ev->buf) {
+	if (e->valid && !READ_ONCE(e->dirty) && e->stamp == take_stamp(inode) && !ev->buf) {
 		mutex_unlock(entry_lock(e));
 		return 0;
 	}
@@ -367,6 +365,16 @@ static int measure_buffer(const struct vigil_event *ev, enum vigil_template_id t
 	if (err)
 		return record(tpl, ev->hook, VIGIL_REASON_MEASURE_FAILED, name, NULL, NULL);
 	return record(tpl, ev->hook, VIGIL_REASON_MEASURED, name, digest, NULL);
+}
+
+/**
+ * vigil_measure_cache_bytes() - kernel memory the measured-file cache takes
+ *
+ * Return: bytes (entries times their slab object size).
+ */
+u64 vigil_measure_cache_bytes(void)
+{
+	return atomic64_read(&cache_bytes);
 }
 
 /**
@@ -450,6 +458,7 @@ int vigil_measure_init(void)
 
 	for (i = 0; i < CACHE_LOCKS; i++)
 		mutex_init(&cache_locks[i]);
+	get_random_bytes(&stamp_key, sizeof(stamp_key));
 	cache_slab = KMEM_CACHE(cache_entry, 0);
 	if (!cache_slab)
 		return -ENOMEM;
@@ -486,6 +495,7 @@ void vigil_measure_exit(void)
 	}
 	kmem_cache_destroy(cache_slab);
 	cache_slab = NULL;
+	atomic64_set(&cache_bytes, 0);
 	for (i = 0; i < HASH_ALGO__LAST; i++) {
 		if (tfms[i])
 			crypto_free_shash(tfms[i]);

@@ -55,6 +55,7 @@ int vigil_measure_init(void);
 void vigil_measure_exit(void);
 int vigil_measure(const struct vigil_event *ev);
 void vigil_measure_write_open(struct file *file);
+u64 vigil_measure_cache_bytes(void);
 int vigil_hash_buffer(int algo, const void *buf, size_t len, u8 *digest);
 
 /* log.c: the append-only measurement list and the PCR extend. */
@@ -74,6 +75,7 @@ void vigil_log_exit(void);
 int vigil_log_append(struct vigil_record_desc *d);
 u64 vigil_log_count(void);
 u64 vigil_log_violations(void);
+u64 vigil_log_bytes(void);
 int vigil_log_fs_init(struct dentry *dir);
 
 /* tpm.c: the TPM chip measurements are extended into, if there is one. */

@@ -14,6 +14,10 @@
  *   pcr       the PCR index measurements are extended into
  *   hash      the file hash algorithm (sha256, sha384 or sha512)
  *   banks     the TPM's allocated PCR banks, comma-separated ("" without a TPM)
+ *   records   records in the log            violations  violation records among them
+ *   policy    "default" or "custom"         locked      "yes" once the rules are locked
+ *   policy_error  why the last rule set was rejected ("line N: reason"), or "none"
+ *   log_bytes     kernel memory the records take; cache_bytes: the measured-file cache's
  */
 #ifndef _UAPI_VIGIL_H
 #define _UAPI_VIGIL_H
