@@ -63,17 +63,6 @@ static void json_putp(struct json_object **o)
 
 /* ---- JSON building ---- */
 
-static int add(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (!val)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static struct json_object *hex_string(const uint8_t *p, size_t n)
 {
 	struct json_object *o = NULL;
@@ -83,38 +72,6 @@ static struct json_object *hex_string(const uint8_t *p, size_t n)
 		o = json_object_new_string_len(hex, (int)(2 * n));
 	free(hex);
 	return o;
-}
-
-/* Length of the well-formed UTF-8 sequence at @s (at most @n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (*s >= 0xc2 && *s <= 0xdf)
-		len = 2;
-	else if (*s >= 0xe0 && *s <= 0xef)
-		len = 3;
-	else if (*s >= 0xf0 && *s <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	if (*s == 0xe0)
-		lo = 0xa0;
-	else if (*s == 0xed)
-		hi = 0x9f;
-	else if (*s == 0xf0)
-		lo = 0x90;
-	else if (*s == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
 }
 
 /*
@@ -130,7 +87,7 @@ static struct json_object *text_string(const char *s, size_t n, bool *ret_lossy)
 
 	*ret_lossy = false;
 	for (size_t i = 0; out && i < n;) {
-		size_t seq = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i);
+		size_t seq = p[i] < 0x80 ? 1 : cmd_utf8_len(p + i, n - i);
 
 		if (seq == 0 || p[i] == '\0') {
 			/* U+FFFD REPLACEMENT CHARACTER */
@@ -157,9 +114,9 @@ static int add_text(struct json_object *obj, const char *key, const char *hex_ke
 	bool lossy;
 	int r;
 
-	r = add(obj, key, text_string(s, n, &lossy));
+	r = vigil_json_add(obj, key, text_string(s, n, &lossy));
 	if (r == 0 && lossy)
-		r = add(obj, hex_key, hex_string((const uint8_t *)s, n));
+		r = vigil_json_add(obj, hex_key, hex_string((const uint8_t *)s, n));
 	return r;
 }
 
@@ -167,13 +124,13 @@ static struct json_object *ctx_object(const struct vigil_log_ctx *c)
 {
 	_cleanup_(json_putp) struct json_object *o = json_object_new_object();
 
-	if (!o || add(o, "seq", json_object_new_uint64(c->seq)) < 0 ||
-	    add(o, "hook", json_object_new_uint64(c->hook)) < 0 ||
-	    add(o, "reason", json_object_new_uint64(c->reason)) < 0 ||
-	    add(o, "uid", json_object_new_uint64(c->uid)) < 0 ||
-	    add(o, "dev", json_object_new_uint64(c->dev)) < 0 ||
-	    add(o, "ino", json_object_new_uint64(c->ino)) < 0 ||
-	    add(o, "cgroup_id", json_object_new_uint64(c->cgroup_id)) < 0)
+	if (!o || vigil_json_add(o, "seq", json_object_new_uint64(c->seq)) < 0 ||
+	    vigil_json_add(o, "hook", json_object_new_uint64(c->hook)) < 0 ||
+	    vigil_json_add(o, "reason", json_object_new_uint64(c->reason)) < 0 ||
+	    vigil_json_add(o, "uid", json_object_new_uint64(c->uid)) < 0 ||
+	    vigil_json_add(o, "dev", json_object_new_uint64(c->dev)) < 0 ||
+	    vigil_json_add(o, "ino", json_object_new_uint64(c->ino)) < 0 ||
+	    vigil_json_add(o, "cgroup_id", json_object_new_uint64(c->cgroup_id)) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }
@@ -216,11 +173,12 @@ static int add_modsig_digest(struct json_object *obj, const struct vigil_log_fie
 
 	if (!nul)
 		return 0;
-	r = add(obj, "modsig_digest_alg",
-		json_object_new_string_len((const char *)f->data, (int)(nul - f->data - 1)));
+	r = vigil_json_add(obj, "modsig_digest_alg",
+			   json_object_new_string_len((const char *)f->data,
+						      (int)(nul - f->data - 1)));
 	if (r == 0)
-		r = add(obj, "modsig_digest",
-			hex_string(nul + 1, f->len - (size_t)(nul + 1 - f->data)));
+		r = vigil_json_add(obj, "modsig_digest",
+				   hex_string(nul + 1, f->len - (size_t)(nul + 1 - f->data)));
 	return r;
 }
 
@@ -232,21 +190,21 @@ static int add_field(struct json_object *obj, const struct vigil_log *log,
 
 	switch (f->id) {
 	case VIGIL_LOG_FIELD_CTX:
-		return add(obj, key, ctx_object(&fs->ctx));
+		return vigil_json_add(obj, key, ctx_object(&fs->ctx));
 	case VIGIL_LOG_FIELD_XATTRNAMES:
 		return add_text(obj, key, "xattrnames_hex", (const char *)f->data,
 				f->len ? f->len - 1 : 0);
 	case VIGIL_LOG_FIELD_IUID:
 	case VIGIL_LOG_FIELD_IGID:
 	case VIGIL_LOG_FIELD_IMODE:
-		return add(obj, key, json_object_new_uint64(field_uint(log, f)));
+		return vigil_json_add(obj, key, json_object_new_uint64(field_uint(log, f)));
 	case VIGIL_LOG_FIELD_D_MODSIG:
 		return add_modsig_digest(obj, f);
 	case VIGIL_LOG_FIELD_D_NG:
 	case VIGIL_LOG_FIELD_D_NGV2:
-		return add(obj, key, digest_text(f));
+		return vigil_json_add(obj, key, digest_text(f));
 	default:
-		return add(obj, key, hex_string(f->data, f->len));
+		return vigil_json_add(obj, key, hex_string(f->data, f->len));
 	}
 }
 
@@ -275,15 +233,15 @@ static int add_fields(struct json_object *o, const struct vigil_log *log,
 		return add_text(o, "fields", "fields_hex",
 				(const char *)vigil_log_record_data(log, rec), rec->data_len);
 	if (rec->template == VIGIL_LOG_TEMPLATE_UNKNOWN)
-		return add(o, "template_data",
-			   hex_string(vigil_log_record_data(log, rec), rec->data_len));
+		return vigil_json_add(o, "template_data",
+				      hex_string(vigil_log_record_data(log, rec), rec->data_len));
 	r = vigil_log_record_fields(log, rec, &f);
 	if (r == 0 && f.digest_type)
-		r = add(o, "digest_type", json_object_new_string(f.digest_type));
+		r = vigil_json_add(o, "digest_type", json_object_new_string(f.digest_type));
 	if (r == 0 && f.digest_alg)
-		r = add(o, "digest_alg", json_object_new_string(f.digest_alg));
+		r = vigil_json_add(o, "digest_alg", json_object_new_string(f.digest_alg));
 	if (r == 0 && f.digest)
-		r = add(o, "digest", hex_string(f.digest, f.digest_len));
+		r = vigil_json_add(o, "digest", hex_string(f.digest, f.digest_len));
 	if (r == 0 && f.name)
 		r = add_text(o, "name", "name_hex", f.name, f.name_len);
 	for (size_t i = 0; r == 0 && i < f.count; i++)
@@ -297,15 +255,15 @@ static struct json_object *record_json(const struct vigil_log *log, size_t index
 	const struct vigil_log_record *rec = &log->records[index];
 	_cleanup_(json_putp) struct json_object *o = json_object_new_object();
 
-	if (!o || add(o, "index", json_object_new_uint64(index)) < 0 ||
-	    add(o, "pcr", json_object_new_int((int)rec->pcr)) < 0 ||
-	    add(o, "template_digest",
-		hex_string(vigil_log_record_digest(log, rec), log->digest_size)) < 0 ||
-	    add(o, "template",
-		json_object_new_string_len(vigil_log_record_template(log, rec), rec->name_len)) <
-		    0 ||
-	    add(o, "violation", json_object_new_boolean((rec->flags & VIGIL_LOG_VIOLATION) != 0)) <
-		    0 ||
+	if (!o || vigil_json_add(o, "index", json_object_new_uint64(index)) < 0 ||
+	    vigil_json_add(o, "pcr", json_object_new_int((int)rec->pcr)) < 0 ||
+	    vigil_json_add(o, "template_digest",
+			   hex_string(vigil_log_record_digest(log, rec), log->digest_size)) < 0 ||
+	    vigil_json_add(o, "template",
+			   json_object_new_string_len(vigil_log_record_template(log, rec),
+						      rec->name_len)) < 0 ||
+	    vigil_json_add(o, "violation",
+			   json_object_new_boolean((rec->flags & VIGIL_LOG_VIOLATION) != 0)) < 0 ||
 	    add_fields(o, log, rec) < 0)
 		return NULL;
 	return TAKE_PTR(o);
@@ -322,8 +280,10 @@ static struct json_object *cel_digests(const struct vigil_log *log,
 		json_object_put(ha);
 		return NULL;
 	}
-	if (add(ha, "hashAlg", json_object_new_string(vigil_hash_name(log->tpm_alg))) < 0 ||
-	    add(ha, "digest", hex_string(vigil_log_record_digest(log, rec), log->digest_size)) < 0)
+	if (vigil_json_add(ha, "hashAlg", json_object_new_string(vigil_hash_name(log->tpm_alg))) <
+		    0 ||
+	    vigil_json_add(ha, "digest",
+			   hex_string(vigil_log_record_digest(log, rec), log->digest_size)) < 0)
 		return NULL;
 	return TAKE_PTR(list);
 }
@@ -334,13 +294,14 @@ static struct json_object *cel_content(const struct vigil_log *log,
 {
 	_cleanup_(json_putp) struct json_object *o = json_object_new_object();
 
-	if (!o ||
-	    add(o, "template_name",
-		json_object_new_string_len(vigil_log_record_template(log, rec), rec->name_len)) < 0)
+	if (!o || vigil_json_add(o, "template_name",
+				 json_object_new_string_len(vigil_log_record_template(log, rec),
+							    rec->name_len)) < 0)
 		return NULL;
 	/* an ASCII record of an unknown template has no template data to give */
 	if (!(rec->flags & VIGIL_LOG_NO_DATA) &&
-	    add(o, "template_data", hex_string(vigil_log_record_data(log, rec), rec->data_len)) < 0)
+	    vigil_json_add(o, "template_data",
+			   hex_string(vigil_log_record_data(log, rec), rec->data_len)) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }
@@ -350,11 +311,11 @@ static struct json_object *record_cel(const struct vigil_log *log, size_t index)
 	const struct vigil_log_record *rec = &log->records[index];
 	_cleanup_(json_putp) struct json_object *o = json_object_new_object();
 
-	if (!o || add(o, "recnum", json_object_new_uint64(index)) < 0 ||
-	    add(o, "pcr", json_object_new_int((int)rec->pcr)) < 0 ||
-	    add(o, "digests", cel_digests(log, rec)) < 0 ||
-	    add(o, "content_type", json_object_new_string("ima_template")) < 0 ||
-	    add(o, "content", cel_content(log, rec)) < 0)
+	if (!o || vigil_json_add(o, "recnum", json_object_new_uint64(index)) < 0 ||
+	    vigil_json_add(o, "pcr", json_object_new_int((int)rec->pcr)) < 0 ||
+	    vigil_json_add(o, "digests", cel_digests(log, rec)) < 0 ||
+	    vigil_json_add(o, "content_type", json_object_new_string("ima_template")) < 0 ||
+	    vigil_json_add(o, "content", cel_content(log, rec)) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }

@@ -39,39 +39,6 @@ static void show_usage(FILE *f)
 		VIGIL_FS_STATUS, DEFAULT_SECURITYFS);
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at @s, or 0. Rejects overlong forms, surrogates and
- * code points above U+10FFFF, so what is copied into JSON is always valid UTF-8.
- */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (*s >= 0xc2 && *s <= 0xdf)
-		n = 2;
-	else if (*s >= 0xe0 && *s <= 0xef)
-		n = 3;
-	else if (*s >= 0xf0 && *s <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (*s == 0xe0)
-		lo = 0xa0;
-	else if (*s == 0xed)
-		hi = 0x9f;
-	else if (*s == 0xf0)
-		lo = 0x90;
-	else if (*s == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 /* The character after the backslash in JSON's two-character escape of @c, or 0 if it has none. */
 static char short_escape(unsigned char c)
 {
@@ -99,6 +66,7 @@ static char short_escape(unsigned char c)
 static void print_json_string(const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *end = s + strlen(str);
 
 	putchar('"');
 	while (*s) {
@@ -112,7 +80,7 @@ static void print_json_string(const char *str)
 			printf("\\u%04x", *s++);
 		} else if (*s < 0x80) {
 			putchar(*s++);
-		} else if ((n = utf8_len(s)) > 0) {
+		} else if ((n = cmd_utf8_len(s, (size_t)(end - s))) > 0) {
 			fwrite(s, 1, n, stdout);
 			s += n;
 		} else {

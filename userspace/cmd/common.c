@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * common.c: what several subcommands share: command-line error reports, nonces, file I/O with
- * error messages, and the texts of TSS and OpenSSL errors.
+ * error messages, the texts of TSS and OpenSSL errors, and UTF-8 checks for JSON output.
  *
  * Invariants: every function that prints writes exactly one "vigil <cmd>: <what>: <why>" line
  * (plus a "Try" line for usage errors) to stderr and returns the exit code to use.
@@ -188,4 +188,45 @@ int cmd_tpm_open(const char *cmd, const char *tcti, struct vigil_tpm **ret)
 	else if (r < 0)
 		fprintf(stderr, "vigil %s: TCTI \"%s\": %s\n", cmd, conf, strerror(-r));
 	return r < 0 ? VIGIL_EXIT_RUNTIME : VIGIL_EXIT_OK;
+}
+
+/**
+ * cmd_utf8_len() - length of the well-formed UTF-8 sequence at @s
+ * @s: the lead byte (not ASCII) of a multi-byte sequence
+ * @n: bytes available at @s, at least 1
+ *
+ * Rejects overlong forms, surrogates and code points above U+10FFFF, so what is copied into JSON
+ * is always valid UTF-8.
+ *
+ * Return: the sequence's length (2 to 4), or 0 if it is not well-formed within @n bytes.
+ */
+size_t cmd_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (*s >= 0xc2 && *s <= 0xdf)
+		len = 2;
+	else if (*s >= 0xe0 && *s <= 0xef)
+		len = 3;
+	else if (*s >= 0xf0 && *s <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	if (*s == 0xe0)
+		lo = 0xa0;
+	else if (*s == 0xed)
+		hi = 0x9f;
+	else if (*s == 0xf0)
+		lo = 0x90;
+	else if (*s == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
 }

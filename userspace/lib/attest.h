@@ -36,6 +36,8 @@ int vigil_base64_decode(const char *s, size_t len, size_t max, uint8_t **ret, si
 #define VIGIL_JSON_MEMBERS_MAX 64
 int vigil_json_parse(const char *text, size_t len, size_t max, struct json_object **ret)
 	__attribute__((warn_unused_result));
+int vigil_json_add(struct json_object *obj, const char *key, struct json_object *val);
+int vigil_json_format(struct json_object *obj, char **ret) __attribute__((warn_unused_result));
 
 /* ---- files (file.c) ---- */
 

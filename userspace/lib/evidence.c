@@ -317,23 +317,12 @@ void vigil_evidence_freep(struct vigil_evidence **ev)
 	vigil_evidence_free(*ev);
 }
 
-static int add(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (!val)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static int add_b64(struct json_object *obj, const char *key, const uint8_t *buf, size_t len)
 {
 	_cleanup_free_ char *s = NULL;
 	int r = vigil_base64_encode(buf, len, &s);
 
-	return r < 0 ? r : add(obj, key, json_object_new_string(s));
+	return r < 0 ? r : vigil_json_add(obj, key, json_object_new_string(s));
 }
 
 static int add_hex(struct json_object *obj, const char *key, const uint8_t *buf, size_t len)
@@ -342,12 +331,12 @@ static int add_hex(struct json_object *obj, const char *key, const uint8_t *buf,
 
 	if (vigil_hex_encode(buf, len, hex, sizeof(hex)) < 0)
 		return -EINVAL;
-	return add(obj, key, json_object_new_string(hex));
+	return vigil_json_add(obj, key, json_object_new_string(hex));
 }
 
 static int add_opt_string(struct json_object *obj, const char *key, const char *s)
 {
-	return s ? add(obj, key, json_object_new_string(s)) : 0;
+	return s ? vigil_json_add(obj, key, json_object_new_string(s)) : 0;
 }
 
 static struct json_object *quote_json(const struct vigil_evidence *ev)
@@ -363,7 +352,7 @@ static struct json_object *quote_json(const struct vigil_evidence *ev)
 	if (r == 0)
 		r = vigil_pcrsel_format(&ev->selection, sel, sizeof(sel));
 	if (r == 0)
-		r = add(q, "pcr_selection", json_object_new_string(sel));
+		r = vigil_json_add(q, "pcr_selection", json_object_new_string(sel));
 	return r == 0 ? TAKE_PTR(q) : NULL;
 }
 
@@ -375,7 +364,7 @@ static struct json_object *pcrs_json(const struct vigil_evidence *ev)
 		uint16_t alg = ev->selection.pcrSelections[i].hash;
 		struct json_object *bank = json_object_new_object();
 
-		if (add(pcrs, vigil_hash_name(alg), bank) < 0)
+		if (vigil_json_add(pcrs, vigil_hash_name(alg), bank) < 0)
 			return NULL;
 		for (uint32_t pcr = 0; pcr < 24; pcr++) {
 			const struct vigil_pcr_value *v = vigil_pcr_values_get(&ev->pcrs, alg, pcr);
@@ -407,7 +396,7 @@ static struct json_object *ak_json(const struct vigil_evidence *ev)
 	if (r == 0)
 		r = add_hex(ak, "name", name.name, name.size);
 	if (r == 0)
-		r = add(ak, "handle", json_object_new_int64(ev->ak_handle));
+		r = vigil_json_add(ak, "handle", json_object_new_int64(ev->ak_handle));
 	return r == 0 ? TAKE_PTR(ak) : NULL;
 }
 
@@ -417,7 +406,7 @@ static struct json_object *log_json(const struct vigil_evidence *ev)
 	int r = log ? 0 : -ENOMEM;
 
 	if (r == 0)
-		r = add(log, "from", json_object_new_int64((int64_t)ev->log_from));
+		r = vigil_json_add(log, "from", json_object_new_int64((int64_t)ev->log_from));
 	if (r == 0)
 		r = add_b64(log, "binary", ev->log, ev->log_len);
 	return r == 0 ? TAKE_PTR(log) : NULL;
@@ -443,23 +432,23 @@ static int format_root(const struct vigil_evidence *ev, struct json_object *root
 	if (ev->nonce_len < VIGIL_NONCE_MIN || ev->nonce_len > VIGIL_NONCE_MAX)
 		return -EINVAL;
 	vigil_hex_encode(ev->nonce, ev->nonce_len, nonce, sizeof(nonce));
-	r = add(root, "vigil_evidence", json_object_new_int(VIGIL_EVIDENCE_VERSION));
+	r = vigil_json_add(root, "vigil_evidence", json_object_new_int(VIGIL_EVIDENCE_VERSION));
 	if (r == 0)
 		r = add_opt_string(root, "created", ev->created);
 	if (r == 0)
-		r = add(root, "nonce", json_object_new_string(nonce));
+		r = vigil_json_add(root, "nonce", json_object_new_string(nonce));
 	if (r == 0)
-		r = add(root, "quote", quote_json(ev));
+		r = vigil_json_add(root, "quote", quote_json(ev));
 	if (r == 0)
-		r = add(root, "pcrs", pcrs_json(ev));
+		r = vigil_json_add(root, "pcrs", pcrs_json(ev));
 	if (r == 0)
-		r = add(root, "ak", ak_json(ev));
+		r = vigil_json_add(root, "ak", ak_json(ev));
 	if (r == 0 && ev->log)
-		r = add(root, "log", log_json(ev));
+		r = vigil_json_add(root, "log", log_json(ev));
 	else if (r == 0 && json_object_object_add(root, "log", NULL) < 0) /* JSON null */
 		r = -ENOMEM;
 	if (r == 0)
-		r = add(root, "host", host_json(ev));
+		r = vigil_json_add(root, "host", host_json(ev));
 	return r;
 }
 
@@ -473,8 +462,6 @@ static int format_root(const struct vigil_evidence *ev, struct json_object *root
 int vigil_evidence_format(const struct vigil_evidence *ev, char **ret)
 {
 	_cleanup_(json_object_putp) struct json_object *root = json_object_new_object();
-	const char *text;
-	char *out;
 	int r;
 
 	if (!root)
@@ -482,11 +469,5 @@ int vigil_evidence_format(const struct vigil_evidence *ev, char **ret)
 	r = format_root(ev, root);
 	if (r < 0)
 		return r;
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							    JSON_C_TO_STRING_SPACED |
-							    JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!text || asprintf(&out, "%s\n", text) < 0)
-		return -ENOMEM;
-	*ret = out;
-	return 0;
+	return vigil_json_format(root, ret);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * json.c: bounded, strict JSON parsing for untrusted documents (evidence, verifier state).
+ * json.c: bounded, strict JSON parsing for untrusted documents (evidence, verifier state), and
+ * the two small helpers every JSON writer in vigil shares.
  *
  * json-c does the parsing (strict mode, UTF-8 validated, nesting bounded), but it silently keeps
  * the last of two members with the same name, and two parsers that disagree about which one
@@ -14,6 +15,7 @@
  * duplicate or escaped member names.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -178,5 +180,45 @@ int vigil_json_parse(const char *text, size_t len, size_t max, struct json_objec
 		return r;
 	}
 	*ret = obj;
+	return 0;
+}
+
+/**
+ * vigil_json_add() - add a member to an object, taking ownership of the value
+ * @obj: the object
+ * @key: the member name
+ * @val: the value, or NULL when building it failed (then -ENOMEM, so calls can be chained)
+ *
+ * Return: 0 or -ENOMEM; @val is released on failure.
+ */
+int vigil_json_add(struct json_object *obj, const char *key, struct json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_object_add(obj, key, val) < 0) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/**
+ * vigil_json_format() - serialise a value as a document: pretty-printed, with a final newline
+ * @obj: the value
+ * @ret: on success, the text; free() it
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vigil_json_format(struct json_object *obj, char **ret)
+{
+	const char *text;
+	char *out;
+
+	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+							   JSON_C_TO_STRING_SPACED |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text || asprintf(&out, "%s\n", text) < 0)
+		return -ENOMEM;
+	*ret = out;
 	return 0;
 }

@@ -12,9 +12,7 @@
  * non-empty [a-z0-9_] keys; its strings live in the same allocation; nothing is returned on error.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cleanup.h"
 #include "libvigil.h"
@@ -172,26 +170,6 @@ int vigil_status_parse(const char *text, size_t len, struct vigil_status **ret)
 	return 0;
 }
 
-/* Read at most VIGIL_STATUS_MAX + 1 bytes: one more than allowed is enough to reject. */
-static int read_bounded(int fd, char *buf, size_t size, size_t *ret_len)
-{
-	size_t len = 0;
-
-	while (len < size) {
-		ssize_t n = read(fd, buf + len, size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*ret_len = len;
-	return 0;
-}
-
 /**
  * vigil_status_read() - read and parse vigil.ko's status file
  * @path: the file, normally VIGIL_FS_MOUNT "/" VIGIL_FS_DIR "/" VIGIL_FS_STATUS
@@ -205,18 +183,15 @@ static int read_bounded(int fd, char *buf, size_t size, size_t *ret_len)
  */
 int vigil_status_read(const char *path, struct vigil_status **ret)
 {
-	_cleanup_close_ int fd = -1;
-	char buf[VIGIL_STATUS_MAX + 1];
+	_cleanup_free_ uint8_t *buf = NULL;
 	size_t len = 0;
 	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	r = read_bounded(fd, buf, sizeof(buf), &len);
+	/* vigil_file_read() takes "-" for standard input; here it is a file name like any other */
+	r = vigil_file_read(strcmp(path, "-") ? path : "./-", VIGIL_STATUS_MAX, &buf, &len);
 	if (r < 0)
 		return r;
-	return vigil_status_parse(buf, len, ret);
+	return vigil_status_parse((const char *)buf, len, ret);
 }
 
 /**

@@ -166,17 +166,6 @@ static inline void json_object_putp(struct json_object **o)
 	json_object_put(*o);
 }
 
-static int add(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (!val)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static struct json_object *checks_json(const struct vigil_verdict *v)
 {
 	struct json_object *arr = json_object_new_array();
@@ -186,11 +175,13 @@ static struct json_object *checks_json(const struct vigil_verdict *v)
 		int r = c ? 0 : -ENOMEM;
 
 		if (r == 0)
-			r = add(c, "name", json_object_new_string(check_names[i]));
+			r = vigil_json_add(c, "name", json_object_new_string(check_names[i]));
 		if (r == 0)
-			r = add(c, "result", json_object_new_string(result_names[v->checks[i]]));
+			r = vigil_json_add(c, "result",
+					   json_object_new_string(result_names[v->checks[i]]));
 		if (r == 0 && v->checks[i] == VIGIL_RESULT_FAIL && v->failed == i)
-			r = add(c, "reason", json_object_new_string(reject_names[v->reason]));
+			r = vigil_json_add(c, "reason",
+					   json_object_new_string(reject_names[v->reason]));
 		if (r < 0 || json_object_array_add(arr, c) < 0) {
 			json_object_put(c);
 			json_object_put(arr);
@@ -210,17 +201,18 @@ static struct json_object *quote_json(const struct vigil_verdict *v)
 	if (vigil_pcrsel_format(&v->selection, sel, sizeof(sel)) < 0)
 		sel[0] = '\0';
 	if (r == 0)
-		r = add(q, "clock", json_object_new_uint64(v->clock.clock));
+		r = vigil_json_add(q, "clock", json_object_new_uint64(v->clock.clock));
 	if (r == 0)
-		r = add(q, "reset_count", json_object_new_int64(v->clock.reset_count));
+		r = vigil_json_add(q, "reset_count", json_object_new_int64(v->clock.reset_count));
 	if (r == 0)
-		r = add(q, "restart_count", json_object_new_int64(v->clock.restart_count));
+		r = vigil_json_add(q, "restart_count",
+				   json_object_new_int64(v->clock.restart_count));
 	if (r == 0)
-		r = add(q, "safe", json_object_new_boolean(v->safe));
+		r = vigil_json_add(q, "safe", json_object_new_boolean(v->safe));
 	if (r == 0)
-		r = add(q, "firmware_version", json_object_new_string(fw));
+		r = vigil_json_add(q, "firmware_version", json_object_new_string(fw));
 	if (r == 0)
-		r = add(q, "pcr_selection", json_object_new_string(sel));
+		r = vigil_json_add(q, "pcr_selection", json_object_new_string(sel));
 	if (r < 0) {
 		json_object_put(q);
 		return NULL;
@@ -234,29 +226,32 @@ static int verdict_fields(const struct vigil_verdict *v, struct json_object *o)
 	int r;
 
 	vigil_hex_encode(v->ak_keyid, sizeof(v->ak_keyid), keyid, sizeof(keyid));
-	r = add(o, "vigil_verdict", json_object_new_int(1));
+	r = vigil_json_add(o, "vigil_verdict", json_object_new_int(1));
 	if (r == 0)
-		r = add(o, "result", json_object_new_string(v->accepted ? "accepted" : "rejected"));
+		r = vigil_json_add(o, "result",
+				   json_object_new_string(v->accepted ? "accepted" : "rejected"));
 	if (r == 0 && v->accepted && json_object_object_add(o, "reason", NULL) < 0) /* null */
 		r = -ENOMEM;
 	else if (r == 0 && !v->accepted)
-		r = add(o, "reason", json_object_new_string(reject_names[v->reason]));
+		r = vigil_json_add(o, "reason", json_object_new_string(reject_names[v->reason]));
 	if (r == 0 && !v->accepted && v->failed < VIGIL_CHECK_COUNT)
-		r = add(o, "failed_check", json_object_new_string(check_names[v->failed]));
+		r = vigil_json_add(o, "failed_check",
+				   json_object_new_string(check_names[v->failed]));
 	if (r == 0 && !v->accepted && v->detail)
-		r = add(o, "detail", json_object_new_string(v->detail));
+		r = vigil_json_add(o, "detail", json_object_new_string(v->detail));
 	if (r == 0)
-		r = add(o, "policy_applied", json_object_new_boolean(v->policy_applied));
+		r = vigil_json_add(o, "policy_applied", json_object_new_boolean(v->policy_applied));
 	if (r == 0)
-		r = add(o, "checks", checks_json(v));
+		r = vigil_json_add(o, "checks", checks_json(v));
 	if (r == 0)
-		r = add(o, "ak_keyid", json_object_new_string(keyid));
+		r = vigil_json_add(o, "ak_keyid", json_object_new_string(keyid));
 	if (r == 0 && v->have_quote)
-		r = add(o, "quote", quote_json(v));
+		r = vigil_json_add(o, "quote", quote_json(v));
 	if (r == 0 && v->checks[VIGIL_CHECK_LOG] != VIGIL_RESULT_SKIPPED)
-		r = add(o, "log_records", json_object_new_uint64(v->log_records));
+		r = vigil_json_add(o, "log_records", json_object_new_uint64(v->log_records));
 	if (r == 0 && v->checks[VIGIL_CHECK_LOG] == VIGIL_RESULT_PASS)
-		r = add(o, "records_covered", json_object_new_uint64(v->records_covered));
+		r = vigil_json_add(o, "records_covered",
+				   json_object_new_uint64(v->records_covered));
 	return r;
 }
 
@@ -270,8 +265,6 @@ static int verdict_fields(const struct vigil_verdict *v, struct json_object *o)
 int vigil_verdict_to_json(const struct vigil_verdict *v, char **ret)
 {
 	_cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
-	const char *text;
-	char *out;
 	int r;
 
 	if (!o)
@@ -279,10 +272,5 @@ int vigil_verdict_to_json(const struct vigil_verdict *v, char **ret)
 	r = verdict_fields(v, o);
 	if (r < 0)
 		return r;
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							 JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!text || asprintf(&out, "%s\n", text) < 0)
-		return -ENOMEM;
-	*ret = out;
-	return 0;
+	return vigil_json_format(o, ret);
 }
