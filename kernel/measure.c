@@ -11,9 +11,10 @@
  *    backing one), never by a struct inode pointer; its change stamp (i_version when the
  *    filesystem keeps one, else ctime, mtime and size) is taken before hashing, so a change
  *    during hashing is seen by the next measurement;
- *  - measurements of one file are serialised by one of CACHE_LOCKS mutexes, chosen by the
- *    file's identity: parallel first executions produce one record (a per-file mutex would cost
- *    32 bytes per measured file, and cache entries are what vigil keeps per file);
+ *  - measurements of one file are serialised by a lock bit in its cache entry (a bit lock: a
+ *    mutex would cost 32 bytes per measured file; a lock shared by several files could deadlock
+ *    when reading one file waits on a process, e.g. a FUSE server, that opens another):
+ *    parallel first executions produce one record;
  *  - a record is written whenever the content differs from the last one logged for that file, so
  *    A -> B -> A gives three records (IMA's digest de-duplication logs two);
  *  - an open for write marks the file's entry dirty, so the next use re-hashes it even when its
@@ -28,7 +29,7 @@
 #include <linux/hashtable.h>
 #include <linux/iversion.h>
 #include <linux/kdev_t.h>
-#include <linux/mutex.h>
+#include <linux/wait_bit.h>
 #include <linux/sched/signal.h>
 #include <linux/siphash.h>
 #include <linux/slab.h>
@@ -42,7 +43,6 @@
 
 static struct crypto_shash *tfms[HASH_ALGO__LAST];
 
-#define CACHE_LOCKS 256
 /*
  * Enough to tell one content from another: a file whose new content shares the first 128 bits
  * of the last logged digest would go unrecorded, and finding one is a 2^128 second preimage.
@@ -63,8 +63,13 @@ struct cache_entry {
 	unsigned long ino;
 	stamp_t stamp;
 	u8 digest[CACHE_DIGEST];
-	bool valid; /* digest and stamp describe the last record logged */
-	bool dirty; /* opened for write since: re-hash whatever the stamp says */
+	unsigned long flags; /* ENTRY_* bits */
+};
+
+enum {
+	ENTRY_LOCK, /* a measurement of this file is in progress */
+	ENTRY_VALID, /* digest and stamp describe the last record logged */
+	ENTRY_DIRTY, /* opened for write since: re-hash whatever the stamp says */
 };
 
 static siphash_key_t stamp_key;
@@ -72,7 +77,6 @@ static siphash_key_t stamp_key;
 static DEFINE_HASHTABLE(cache, 12);
 static DEFINE_SPINLOCK(cache_lock);
 static struct kmem_cache *cache_slab;
-static struct mutex cache_locks[CACHE_LOCKS];
 static atomic64_t cache_bytes = ATOMIC64_INIT(0);
 
 /**
@@ -301,12 +305,17 @@ static int hash_event(const struct vigil_event *ev, u8 *digest)
 	return hash_file(ev->file, digest);
 }
 
-static struct mutex *entry_lock(const struct cache_entry *e)
+static void entry_lock(struct cache_entry *e)
 {
-	return &cache_locks[hash_64((u64)e->dev << 32 ^ e->ino ^ e->generation, 8)];
+	wait_on_bit_lock(&e->flags, ENTRY_LOCK, TASK_UNINTERRUPTIBLE);
 }
 
-/* With entry_lock(e) held: hash if changed, record if the content differs from the last record. */
+static void entry_unlock(struct cache_entry *e)
+{
+	clear_and_wake_up_bit(ENTRY_LOCK, &e->flags);
+}
+
+/* With the entry locked: hash if changed, record if the content differs from the last record. */
 static int measure_locked(const struct vigil_event *ev, enum vigil_template_id tpl,
 			  struct cache_entry *e, struct inode *inode, const char *name)
 {
@@ -314,21 +323,21 @@ static int measure_locked(const struct vigil_event *ev, enum vigil_template_id t
 	stamp_t now = take_stamp(inode);
 	int err;
 
-	WRITE_ONCE(e->dirty, false);
+	clear_bit(ENTRY_DIRTY, &e->flags);
 	if (other_writers(ev->file, inode))
 		record(tpl, ev->hook, VIGIL_REASON_OPEN_WRITERS, name, NULL, inode);
 	err = hash_event(ev, digest);
 	if (err) {
-		e->valid = false;
+		clear_bit(ENTRY_VALID, &e->flags);
 		record(tpl, ev->hook, VIGIL_REASON_MEASURE_FAILED, name, NULL, inode);
 		return err;
 	}
-	if (!e->valid || memcmp(e->digest, digest, CACHE_DIGEST)) {
+	if (!test_bit(ENTRY_VALID, &e->flags) || memcmp(e->digest, digest, CACHE_DIGEST)) {
 		err = record(tpl, ev->hook, VIGIL_REASON_MEASURED, name, digest, inode);
 		if (err)
 			return err;
 		memcpy(e->digest, digest, CACHE_DIGEST);
-		e->valid = true;
+		set_bit(ENTRY_VALID, &e->flags);
 	}
 	e->stamp = now;
 	return 0;
@@ -343,14 +352,15 @@ static int measure_file(const struct vigil_event *ev, enum vigil_template_id tpl
 
 	if (!e)
 		return -ENOMEM;
-	mutex_lock(entry_lock(e));
-	if (e->valid && !READ_ONCE(e->dirty) && e->stamp == take_stamp(inode) && !ev->buf) {
-		mutex_unlock(entry_lock(e));
+	entry_lock(e);
+	if (test_bit(ENTRY_VALID, &e->flags) && !test_bit(ENTRY_DIRTY, &e->flags) &&
+	    e->stamp == take_stamp(inode) && !ev->buf) {
+		entry_unlock(e);
 		return 0;
 	}
 	buf = kmalloc(PATH_MAX, GFP_KERNEL);
 	err = buf ? measure_locked(ev, tpl, e, inode, file_name(ev->file, buf)) : -ENOMEM;
-	mutex_unlock(entry_lock(e));
+	entry_unlock(e);
 	kfree(buf);
 	return err;
 }
@@ -420,8 +430,8 @@ void vigil_measure_write_open(struct file *file)
 	rcu_read_lock();
 	e = cache_lookup(inode);
 	if (e)
-		WRITE_ONCE(e->dirty, true);
-	tomtou = e && READ_ONCE(e->valid) && open_for_read(inode);
+		set_bit(ENTRY_DIRTY, &e->flags);
+	tomtou = e && test_bit(ENTRY_VALID, &e->flags) && open_for_read(inode);
 	rcu_read_unlock();
 	if (!tomtou)
 		return;
@@ -456,8 +466,6 @@ int vigil_measure_init(void)
 {
 	int i, err;
 
-	for (i = 0; i < CACHE_LOCKS; i++)
-		mutex_init(&cache_locks[i]);
 	get_random_bytes(&stamp_key, sizeof(stamp_key));
 	cache_slab = KMEM_CACHE(cache_entry, 0);
 	if (!cache_slab)
