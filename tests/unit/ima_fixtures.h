@@ -20,6 +20,8 @@
 
 #include <tss2/tss2_tpm2_types.h>
 
+#include "log.h"
+
 #ifndef VIGIL_FIXTURES
 #error "VIGIL_FIXTURES must name tests/fixtures"
 #endif
@@ -96,6 +98,34 @@ static inline uint8_t *read_capture(const struct capture *c, const char *name, s
 
 	snprintf(path, sizeof(path), IMA_DIR "%s/%s", c->dir, name);
 	return read_file(path, ret_len);
+}
+
+/*
+ * Parse the file @file of @c (ASCII when its name starts with "ascii", else binary) with the
+ * digest size of @alg (0: from the file name). On success *ret_buf holds the file (the log points
+ * into it) and *ret_log the log; on failure a negative errno, and @e says where.
+ */
+static inline int capture_parse(const struct capture *c, const char *file, uint16_t alg,
+				uint8_t **ret_buf, struct vigil_log **ret_log,
+				struct vigil_log_error *e)
+{
+	struct vigil_log_options opts = { .tpm_alg = alg };
+	size_t len;
+	uint8_t *buf = read_capture(c, file, &len);
+	int r;
+
+	if (!buf)
+		return -ENOENT;
+	if (!strncmp(file, "ascii", 5))
+		r = vigil_log_parse_ascii((const char *)buf, len, &opts, ret_log, e);
+	else
+		r = vigil_log_parse(buf, len, &opts, ret_log, e);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*ret_buf = buf;
+	return 0;
 }
 
 static inline int hex_nibble(char c)

@@ -54,22 +54,13 @@ static char *to_ascii(const struct vigil_log *log, size_t from, size_t *ret_len)
 static struct vigil_log *parse_capture(const struct capture *c, const char *file, uint16_t alg,
 				       uint8_t **ret_buf)
 {
-	struct vigil_log_options opts = { .tpm_alg = alg };
 	struct vigil_log_error e = { 0 };
 	struct vigil_log *log = NULL;
-	size_t len;
-	uint8_t *buf = read_capture(c, file, &len);
-	int r;
+	int r = capture_parse(c, file, alg, ret_buf, &log, &e);
 
-	assert_non_null(buf);
-	if (!strncmp(file, "ascii", 5))
-		r = vigil_log_parse_ascii((const char *)buf, len, &opts, &log, &e);
-	else
-		r = vigil_log_parse(buf, len, &opts, &log, &e);
 	if (r < 0)
 		fail_msg("%s/%s: %s at byte %zu, record %zu", c->dir, file, vigil_log_strerror(r),
 			 e.offset, e.record);
-	*ret_buf = buf;
 	return log;
 }
 

@@ -37,20 +37,12 @@ extern char **environ;
 static struct vigil_log *load(const struct capture *c, const char *file, uint16_t alg,
 			      uint8_t **ret_buf)
 {
-	struct vigil_log_options opts = { .tpm_alg = alg };
+	struct vigil_log_error e = { 0 };
 	struct vigil_log *log = NULL;
-	size_t len;
-	uint8_t *buf = read_capture(c, file, &len);
-	int r;
+	int r = capture_parse(c, file, alg, ret_buf, &log, &e);
 
-	assert_non_null(buf);
-	if (!strncmp(file, "ascii", 5))
-		r = vigil_log_parse_ascii((const char *)buf, len, &opts, &log, NULL);
-	else
-		r = vigil_log_parse(buf, len, &opts, &log, NULL);
 	if (r < 0)
 		fail_msg("%s/%s: %s", c->dir, file, vigil_log_strerror(r));
-	*ret_buf = buf;
 	return log;
 }
 
