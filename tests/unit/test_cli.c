@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "cleanup.h"
+#include "spawn.h"
 #include "uapi/vigil.h"
 
 #ifndef VIGIL_BIN
@@ -42,42 +43,22 @@ struct run {
 	char err[8192];
 };
 
-static void slurp(int fd, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-
-	while (len < size - 1 && (n = pread(fd, buf + len, size - 1 - len, (off_t)len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-}
-
 /* Run "vigil ARGS..." (NULL-terminated) and fill @r; fails the test if it did not exit. */
 static void run_vigil(struct run *r, const char *const args[])
 {
-	_cleanup_close_ int out = memfd_create("stdout", MFD_CLOEXEC);
-	_cleanup_close_ int err = memfd_create("stderr", MFD_CLOEXEC);
-	posix_spawn_file_actions_t fa;
-	char *argv[16] = { "vigil" };
-	int status;
-	pid_t pid;
+	char *argv[16] = { VIGIL_BIN };
+	int out = -1, err = -1;
 
-	assert_true(out >= 0 && err >= 0);
 	for (size_t i = 0; args[i]; i++) {
 		assert_true(i + 2 < sizeof(argv) / sizeof(argv[0]));
 		argv[i + 1] = (char *)args[i];
 	}
-	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-	assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
-	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, out, 1), 0);
-	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, err, 2), 0);
-	assert_int_equal(posix_spawn(&pid, VIGIL_BIN, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	r->code = WEXITSTATUS(status);
-	slurp(out, r->out, sizeof(r->out));
-	slurp(err, r->err, sizeof(r->err));
+	assert_int_equal(spawn_capture(argv, NULL, &r->code, &out, &err), 0);
+	assert_true(r->code >= 0);
+	spawn_read(out, r->out, sizeof(r->out));
+	spawn_read(err, r->err, sizeof(r->err));
+	close(out);
+	close(err);
 }
 
 #define RUN(r, ...) run_vigil(r, (const char *const[]){ __VA_ARGS__, NULL })

@@ -27,6 +27,7 @@
 
 #include "cleanup.h"
 #include "ima_fixtures.h"
+#include "spawn.h"
 
 #ifndef VIGIL_BIN
 #error "VIGIL_BIN must name the built vigil binary"
@@ -64,30 +65,20 @@ static char *slurp(int fd, size_t *ret_len)
 /* Run "vigil log ARGS..." (NULL-terminated) into @r. */
 static void run_log(struct run *r, const char *const args[])
 {
-	_cleanup_close_ int out = memfd_create("stdout", MFD_CLOEXEC);
-	_cleanup_close_ int err = memfd_create("stderr", MFD_CLOEXEC);
-	posix_spawn_file_actions_t fa;
-	char *argv[16] = { "vigil", "log" };
+	char *argv[16] = { VIGIL_BIN, "log" };
 	size_t len;
-	int status;
-	pid_t pid;
+	int out = -1, err = -1;
 
-	assert_true(out >= 0 && err >= 0);
 	for (size_t i = 0; args[i]; i++) {
 		assert_true(i + 3 < sizeof(argv) / sizeof(argv[0]));
 		argv[i + 2] = (char *)args[i];
 	}
-	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-	assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
-	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, out, 1), 0);
-	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, err, 2), 0);
-	assert_int_equal(posix_spawn(&pid, VIGIL_BIN, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	r->code = WEXITSTATUS(status);
+	assert_int_equal(spawn_capture(argv, NULL, &r->code, &out, &err), 0);
+	assert_true(r->code >= 0);
 	r->out = slurp(out, &r->out_len);
 	r->err = slurp(err, &len);
+	close(out);
+	close(err);
 }
 
 #define RUN(r, ...) run_log(r, (const char *const[]){ __VA_ARGS__, NULL })

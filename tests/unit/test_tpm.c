@@ -36,6 +36,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "spawn.h"
 #include "attest.h"
 #include "cleanup.h"
 
@@ -62,41 +63,15 @@ struct run {
 
 static struct run R; /* the last command's result */
 
-static void slurp(int fd, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-
-	while (len < size - 1 && (n = pread(fd, buf + len, size - 1 - len, (off_t)len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-}
-
 /* Run @argv (argv[0] a path) in the test directory, output captured. */
 static int spawn(struct run *r, char *const argv[])
 {
-	int out = memfd_create("stdout", MFD_CLOEXEC), err = memfd_create("stderr", MFD_CLOEXEC);
-	int status = 0;
-	pid_t pid;
+	int out = -1, err = -1;
 
-	if (out < 0 || err < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
-		    chdir(E->dir) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		r->code = -1;
-	else
-		r->code = WEXITSTATUS(status);
-	slurp(out, r->out, sizeof(r->out));
-	slurp(err, r->err, sizeof(r->err));
+	if (spawn_capture(argv, E->dir, &r->code, &out, &err) < 0)
+		return r->code = -1;
+	spawn_read(out, r->out, sizeof(r->out));
+	spawn_read(err, r->err, sizeof(r->err));
 	close(out);
 	close(err);
 	return r->code;
