@@ -144,7 +144,9 @@ static struct cache_entry *cache_get(struct inode *inode)
 	n->ino = inode->i_ino;
 	n->generation = inode->i_generation;
 	spin_lock(&cache_lock);
+	rcu_read_lock(); /* the lookup walks an RCU list; the spinlock keeps inserts out */
 	e = cache_lookup(inode);
+	rcu_read_unlock();
 	if (!e) {
 		hash_add_rcu(cache, &n->node, cache_hash(n->dev, n->ino));
 		atomic64_add(kmem_cache_size(cache_slab), &cache_bytes);
@@ -290,10 +292,13 @@ static int record(enum vigil_template_id tpl, enum vigil_hook hook, enum vigil_r
 	return vigil_log_append(&d);
 }
 
-/* Writers other than the open being measured mean the content may change under the hash. */
+/*
+ * Writers other than the open being measured mean the content may change under the hash. The
+ * open itself counts on the real inode too (overlayfs opens the backing file the same way).
+ */
 static bool other_writers(struct file *file, struct inode *inode)
 {
-	int own = (file->f_mode & FMODE_WRITE) && inode == file_inode(file);
+	int own = !!(file->f_mode & FMODE_WRITE);
 
 	return atomic_read(&inode->i_writecount) > own;
 }
