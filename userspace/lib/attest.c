@@ -10,6 +10,8 @@
  * files and a log only) the quote must select exactly the log's PCR, and the log is replayed
  * record by record until the hash of the running value equals pcrDigest.
  *
+ * Then the policy (appraise.c): every covered record against the reference values.
+ *
  * Invariants: the log is only looked at after the signature, nonce and clock checks passed,
  * so an unauthenticated quote never makes vigil parse a log; a log failure is a rejection with
  * its own reason (log_truncated for a log that ends inside a record, log_bad_format for any
@@ -138,13 +140,13 @@ static bool single_pcr(const TPML_PCR_SELECTION *sel, uint16_t bank, uint32_t pc
 	return vigil_pcrsel_count(sel) == 1 && vigil_pcrsel_has(sel, bank, pcr);
 }
 
-/* Step 6b: the log, for a quote that passed every check before it. */
+/* Step 6b: the log, for a quote that passed every check before it; *@ret_log keeps it. */
 static int check_log(const struct vigil_attest_input *in, const TPMS_ATTEST *a,
-		     struct vigil_verdict *v)
+		     struct vigil_verdict *v, struct vigil_log **ret_log)
 {
 	const struct vigil_log_options opts = { .flags = VIGIL_LOG_ALLOW_EMPTY };
-	_cleanup_(vigil_log_freep) struct vigil_log *log = NULL;
 	const TPML_PCR_SELECTION *sel = &a->attested.quote.pcrSelect;
+	struct vigil_log *log = NULL;
 	int r;
 
 	if (!in->log || in->log_from > 0 || !vigil_pcrsel_has(sel, in->log_bank, in->log_pcr) ||
@@ -159,10 +161,33 @@ static int check_log(const struct vigil_attest_input *in, const TPMS_ATTEST *a,
 		log_parse_failed(v, r);
 		return 0;
 	}
+	*ret_log = log;
 	v->log_records = log->count;
 	if (in->quote.pcrs)
 		return match_value(log, in, v);
 	return match_digest(log, in, a, v);
+}
+
+/* Step 7: the policy, for a quote and log that passed every check before it. */
+static int check_policy(const struct vigil_attest_input *in, const struct vigil_log *log,
+			struct vigil_verdict *v)
+{
+	if (in->policy_reject != VIGIL_REJECT_NONE) {
+		vigil_verdict_fail(v, VIGIL_CHECK_POLICY, in->policy_reject, in->policy_detail);
+		return 0;
+	}
+	if (!in->policy) {
+		vigil_verdict_skip(v, VIGIL_CHECK_POLICY);
+		return 0;
+	}
+	if (in->policy_keyid)
+		memcpy(v->policy_keyid, in->policy_keyid, sizeof(v->policy_keyid));
+	if (v->checks[VIGIL_CHECK_LOG] != VIGIL_RESULT_PASS || !log) {
+		vigil_verdict_fail(v, VIGIL_CHECK_POLICY, VIGIL_REJECT_POLICY_NO_LOG,
+				   "a policy needs the whole log, replayed to the quoted PCR");
+		return 0;
+	}
+	return vigil_appraise(log, v->records_covered, in->policy, in->log_pcr, in->quote.pcrs, v);
 }
 
 /**
@@ -170,8 +195,12 @@ static int check_log(const struct vigil_attest_input *in, const TPMS_ATTEST *a,
  * @in: the quote input (vigil_quote_verify()), the log and the PCR it extends
  * @verdict: receives every check; finished (vigil_verdict_finish()) on return 0
  *
- * The policy check is not part of this issue's verifier: it is recorded as skipped and
- * @verdict->policy_applied is false. The log check is skipped when there is no log, when it
+ * With @in->policy, every record the replay covers is checked against it (vigil_appraise());
+ * a policy needs the log check to have passed (policy_no_log otherwise). Without one, the
+ * policy check is recorded as skipped and @verdict->policy_applied is false. A policy the
+ * caller could not use (@in->policy_reject) fails the policy check with that reason. The
+ * verdict may own a list of record failures: release it with vigil_verdict_release(), also
+ * after a negative return. The log check is skipped when there is no log, when it
  * starts after record 0 (a continuation needs the verifier's replay cursor), or when the quote
  * does not cover the log's PCR; without claimed PCR values, a quote that selects more than the
  * log's PCR cannot have its pcrDigest checked and is left unchecked (pcr_digest not run).
@@ -181,6 +210,7 @@ static int check_log(const struct vigil_attest_input *in, const TPMS_ATTEST *a,
  */
 int vigil_attest_verify(const struct vigil_attest_input *in, struct vigil_verdict *verdict)
 {
+	_cleanup_(vigil_log_freep) struct vigil_log *log = NULL;
 	TPMS_ATTEST a;
 	int r;
 
@@ -189,12 +219,15 @@ int vigil_attest_verify(const struct vigil_attest_input *in, struct vigil_verdic
 	if (r < 0)
 		return r;
 	if (verdict->reason == VIGIL_REJECT_NONE) {
-		r = check_log(in, &a, verdict);
+		r = check_log(in, &a, verdict, &log);
 		if (r < 0)
 			return r;
 	}
-	if (verdict->reason == VIGIL_REJECT_NONE)
-		vigil_verdict_skip(verdict, VIGIL_CHECK_POLICY);
+	if (verdict->reason == VIGIL_REJECT_NONE) {
+		r = check_policy(in, log, verdict);
+		if (r < 0)
+			return r;
+	}
 	vigil_verdict_finish(verdict);
 	return 0;
 }

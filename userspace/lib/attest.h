@@ -20,6 +20,8 @@
 #include <tss2/tss2_tpm2_types.h>
 
 struct json_object;
+struct vigil_policy;
+struct vigil_log;
 
 /* ---- hex, base64, strict JSON (codec.c, json.c) ---- */
 
@@ -172,7 +174,55 @@ enum vigil_reject {
 	VIGIL_REJECT_LOG_MISMATCH,
 	VIGIL_REJECT_LOG_TRUNCATED,
 	VIGIL_REJECT_LOG_BAD_FORMAT,
+	VIGIL_REJECT_POLICY_TOO_LARGE, /* the policy: vigil_policy_load_signed()'s verdicts */
+	VIGIL_REJECT_POLICY_BAD_ENVELOPE,
+	VIGIL_REJECT_POLICY_WRONG_TYPE,
+	VIGIL_REJECT_POLICY_UNTRUSTED,
+	VIGIL_REJECT_POLICY_BAD_FORMAT,
+	VIGIL_REJECT_POLICY_EXPIRED,
+	VIGIL_REJECT_POLICY_ROLLBACK, /* older than the highest version accepted for its name */
+	VIGIL_REJECT_RECORDS_REJECTED, /* records the policy does not allow: see failures */
+	VIGIL_REJECT_BOOT_AGGREGATE_MISMATCH, /* not the policy's golden boot_aggregate */
+	VIGIL_REJECT_PCR_GOLDEN_MISMATCH, /* a quoted PCR differs from the policy's golden value */
+	VIGIL_REJECT_POLICY_NO_LOG, /* a policy was given but no whole log replays to the quote */
 	VIGIL_REJECT_COUNT,
+};
+
+/* Why one record failed the policy. Names (vigil_record_reason_name()) are an interface. */
+enum vigil_record_reason {
+	VIGIL_RECORD_NOT_IN_POLICY = 0,
+	VIGIL_RECORD_DIGEST_MISMATCH, /* the path is in the policy with other digests */
+	VIGIL_RECORD_DENIED, /* the digest is on the policy's deny list */
+	VIGIL_RECORD_VIOLATION, /* a measurement violation (ToMToU, open writers, unreadable) */
+	VIGIL_RECORD_HASH_ALG_MISMATCH, /* the file digest is not of the policy's hash_alg */
+	VIGIL_RECORD_UNREADABLE, /* the record has no file digest or name to check */
+};
+
+#define VIGIL_RECORD_EXPECTED_MAX 4 /* expected digests kept per failure */
+
+/**
+ * struct vigil_record_failure - one record the policy did not allow
+ * @index: the record's index in the log
+ * @reason: why
+ * @warning: listed only: the policy's "violations": "warn" (does not reject)
+ * @path: the record's name (file path), NUL-terminated, may be empty
+ * @alg: the file digest's algorithm as logged ("sha256"), may be empty
+ * @digest: the file digest as logged
+ * @digest_len: its size (0 for violations)
+ * @expected_count: digests the policy allows at @path (for digest_mismatch), possibly more
+ *	than the VIGIL_RECORD_EXPECTED_MAX kept in @expected
+ * @expected: the first of them
+ */
+struct vigil_record_failure {
+	size_t index;
+	enum vigil_record_reason reason;
+	bool warning;
+	char *path;
+	char alg[16];
+	uint8_t digest[64];
+	size_t digest_len;
+	size_t expected_count;
+	uint8_t expected[VIGIL_RECORD_EXPECTED_MAX][64];
 };
 
 /**
@@ -203,6 +253,14 @@ struct vigil_clock_state {
  * @log_records: records in the log given (0 without a log)
  * @records_covered: records whose replay equals the quoted PCR value
  * @ak_keyid: SHA-256 of the AK's DER SubjectPublicKeyInfo
+ * @policy_name: the policy applied ("" when none)
+ * @policy_version: its version
+ * @policy_keyid: the key id of the trusted key whose signature verified it
+ * @records_checked: covered records of the log's PCR the policy looked at
+ * @records_excluded: of them, records whose path the policy excludes
+ * @failure_count: entries in @failures
+ * @failures: every record the policy did not allow (warnings included), in log order; owned
+ *	by the verdict, released with vigil_verdict_release()
  */
 struct vigil_verdict {
 	bool accepted;
@@ -219,8 +277,17 @@ struct vigil_verdict {
 	size_t log_records;
 	size_t records_covered;
 	uint8_t ak_keyid[VIGIL_AK_KEYID_SIZE];
+	char policy_name[129];
+	uint64_t policy_version;
+	uint8_t policy_keyid[32];
+	size_t records_checked;
+	size_t records_excluded;
+	size_t failure_count;
+	struct vigil_record_failure *failures;
 };
 
+const char *vigil_record_reason_name(enum vigil_record_reason reason);
+void vigil_verdict_release(struct vigil_verdict *v);
 const char *vigil_reject_name(enum vigil_reject reason);
 const char *vigil_check_name(enum vigil_check check);
 const char *vigil_check_result_name(enum vigil_check_result result);
@@ -285,6 +352,13 @@ int vigil_quote_check_digest(const TPMS_ATTEST *attest, uint16_t sig_hash,
  * @log_from: index of the first record in @log (evidence "log.from")
  * @log_bank: the bank to replay the log in (TPM2_ALG_SHA256, ...)
  * @log_pcr: the PCR the log extends (11 for vigil, 10 for IMA)
+ * @policy: the reference values every covered record is checked against, or NULL (no policy:
+ *	authenticity and freshness only). Loaded, signature-checked and rollback-checked by
+ *	the caller, which reports a policy that failed those checks in @policy_reject
+ * @policy_reject: VIGIL_REJECT_NONE, or why the policy given could not be used (a
+ *	VIGIL_REJECT_POLICY_* reason): the verdict is then rejected at the policy check
+ * @policy_detail: a static elaboration of @policy_reject, or NULL
+ * @policy_keyid: the key id of the key that signed @policy (copied into the verdict)
  */
 struct vigil_attest_input {
 	struct vigil_quote_input quote;
@@ -293,9 +367,19 @@ struct vigil_attest_input {
 	uint64_t log_from;
 	uint16_t log_bank;
 	uint32_t log_pcr;
+	const struct vigil_policy *policy;
+	enum vigil_reject policy_reject;
+	const char *policy_detail;
+	const uint8_t *policy_keyid;
 };
 
 int vigil_attest_verify(const struct vigil_attest_input *in, struct vigil_verdict *verdict)
+	__attribute__((warn_unused_result));
+
+/* ---- policy appraisal (appraise.c) ---- */
+
+int vigil_appraise(const struct vigil_log *log, size_t covered, const struct vigil_policy *policy,
+		   uint32_t pcr, const struct vigil_pcr_values *quoted, struct vigil_verdict *v)
 	__attribute__((warn_unused_result));
 
 /* ---- evidence documents (evidence.c) ---- */
@@ -359,5 +443,11 @@ int vigil_state_load(const char *dir, const uint8_t keyid[VIGIL_AK_KEYID_SIZE],
 		     struct vigil_clock_state *ret) __attribute__((warn_unused_result));
 int vigil_state_store(const char *dir, const uint8_t keyid[VIGIL_AK_KEYID_SIZE],
 		      const struct vigil_clock_state *st) __attribute__((warn_unused_result));
+int vigil_state_policy_lock(const char *dir, const char *name, int *ret_fd)
+	__attribute__((warn_unused_result));
+int vigil_state_policy_load(const char *dir, const char *name, uint64_t *ret_version)
+	__attribute__((warn_unused_result));
+int vigil_state_policy_store(const char *dir, const char *name, uint64_t version)
+	__attribute__((warn_unused_result));
 
 #endif /* VIGIL_ATTEST_H */

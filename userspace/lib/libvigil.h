@@ -18,6 +18,7 @@
 #include "log.h" /* measurement logs: parse, decode, ASCII layout */
 #include "replay.h" /* log replay, quoted-value match, boot_aggregate */
 #include "attest.h" /* AKs, quote verification, evidence, verdicts (tpm.h: the device) */
+#include "policy.h" /* attestation policies, DSSE, policy-signing keys */
 
 /* The status file has one line per fact; a handful today. Anything longer is not vigil.ko's. */
 #define VIGIL_STATUS_LINES_MAX 64

@@ -38,6 +38,26 @@ static const char *const reject_names[VIGIL_REJECT_COUNT] = {
 	[VIGIL_REJECT_LOG_MISMATCH] = "log_mismatch",
 	[VIGIL_REJECT_LOG_TRUNCATED] = "log_truncated",
 	[VIGIL_REJECT_LOG_BAD_FORMAT] = "log_bad_format",
+	[VIGIL_REJECT_POLICY_TOO_LARGE] = "policy_too_large",
+	[VIGIL_REJECT_POLICY_BAD_ENVELOPE] = "policy_bad_envelope",
+	[VIGIL_REJECT_POLICY_WRONG_TYPE] = "policy_wrong_type",
+	[VIGIL_REJECT_POLICY_UNTRUSTED] = "policy_untrusted",
+	[VIGIL_REJECT_POLICY_BAD_FORMAT] = "policy_bad_format",
+	[VIGIL_REJECT_POLICY_EXPIRED] = "policy_expired",
+	[VIGIL_REJECT_POLICY_ROLLBACK] = "policy_rollback",
+	[VIGIL_REJECT_RECORDS_REJECTED] = "records_rejected",
+	[VIGIL_REJECT_BOOT_AGGREGATE_MISMATCH] = "boot_aggregate_mismatch",
+	[VIGIL_REJECT_PCR_GOLDEN_MISMATCH] = "pcr_golden_mismatch",
+	[VIGIL_REJECT_POLICY_NO_LOG] = "policy_no_log",
+};
+
+static const char *const record_reason_names[] = {
+	[VIGIL_RECORD_NOT_IN_POLICY] = "not_in_policy",
+	[VIGIL_RECORD_DIGEST_MISMATCH] = "digest_mismatch",
+	[VIGIL_RECORD_DENIED] = "denied",
+	[VIGIL_RECORD_VIOLATION] = "violation",
+	[VIGIL_RECORD_HASH_ALG_MISMATCH] = "hash_alg_mismatch",
+	[VIGIL_RECORD_UNREADABLE] = "unreadable",
 };
 
 static const char *const check_names[VIGIL_CHECK_COUNT] = {
@@ -64,6 +84,18 @@ static const char *const result_names[] = {
 const char *vigil_reject_name(enum vigil_reject reason)
 {
 	return (unsigned int)reason < VIGIL_REJECT_COUNT ? reject_names[reason] : "unknown";
+}
+
+/**
+ * vigil_record_reason_name() - the stable name of why a record failed a policy
+ * @reason: the reason
+ *
+ * Return: e.g. "not_in_policy"; "unknown" for a value outside the enum.
+ */
+const char *vigil_record_reason_name(enum vigil_record_reason reason)
+{
+	return (unsigned int)reason <= VIGIL_RECORD_UNREADABLE ? record_reason_names[reason] :
+								 "unknown";
 }
 
 /**
@@ -95,6 +127,19 @@ const char *vigil_check_result_name(enum vigil_check_result result)
 void vigil_verdict_init(struct vigil_verdict *v)
 {
 	*v = (struct vigil_verdict){ .reason = VIGIL_REJECT_NONE, .failed = VIGIL_CHECK_COUNT };
+}
+
+/**
+ * vigil_verdict_release() - free what a verdict owns (its record failures)
+ * @v: the verdict; stays a valid verdict with no failures listed
+ */
+void vigil_verdict_release(struct vigil_verdict *v)
+{
+	for (size_t i = 0; i < v->failure_count; i++)
+		free(v->failures[i].path);
+	free(v->failures);
+	v->failures = NULL;
+	v->failure_count = 0;
 }
 
 /**
@@ -220,6 +265,83 @@ static struct json_object *quote_json(const struct vigil_verdict *v)
 	return q;
 }
 
+static struct json_object *hex_string(const uint8_t *b, size_t len)
+{
+	char hex[2 * 64 + 1];
+
+	vigil_hex_encode(b, len, hex, sizeof(hex));
+	return json_object_new_string(hex);
+}
+
+static int failure_fields(const struct vigil_record_failure *f, struct json_object *o)
+{
+	struct json_object *exp = NULL;
+	int r;
+
+	r = vigil_json_add(o, "index", json_object_new_uint64(f->index));
+	if (r == 0)
+		r = vigil_json_add(o, "path", json_object_new_string(f->path ? f->path : ""));
+	if (r == 0)
+		r = vigil_json_add(o, "reason",
+				   json_object_new_string(vigil_record_reason_name(f->reason)));
+	if (r == 0 && f->warning)
+		r = vigil_json_add(o, "warning", json_object_new_boolean(true));
+	if (r == 0 && f->digest_len)
+		r = vigil_json_add(o, "alg", json_object_new_string(f->alg));
+	if (r == 0 && f->digest_len)
+		r = vigil_json_add(o, "digest", hex_string(f->digest, f->digest_len));
+	if (r < 0 || !f->expected_count)
+		return r;
+	exp = json_object_new_array();
+	r = vigil_json_add(o, "expected", exp);
+	for (size_t i = 0; r == 0 && i < f->expected_count && i < VIGIL_RECORD_EXPECTED_MAX; i++)
+		if (json_object_array_add(exp, hex_string(f->expected[i], f->digest_len)) < 0)
+			r = -ENOMEM;
+	if (r == 0 && f->expected_count > VIGIL_RECORD_EXPECTED_MAX)
+		r = vigil_json_add(o, "expected_count", json_object_new_uint64(f->expected_count));
+	return r;
+}
+
+static struct json_object *failures_json(const struct vigil_verdict *v)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; arr && i < v->failure_count; i++) {
+		struct json_object *f = json_object_new_object();
+
+		if (!f || failure_fields(&v->failures[i], f) < 0 ||
+		    json_object_array_add(arr, f) < 0) {
+			json_object_put(f);
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static int policy_fields(const struct vigil_verdict *v, struct json_object *o)
+{
+	struct json_object *p = json_object_new_object();
+	int r = vigil_json_add(o, "policy", p);
+
+	if (r == 0)
+		r = vigil_json_add(p, "name", json_object_new_string(v->policy_name));
+	if (r == 0)
+		r = vigil_json_add(p, "version", json_object_new_uint64(v->policy_version));
+	if (r == 0)
+		r = vigil_json_add(p, "signer_keyid",
+				   hex_string(v->policy_keyid, sizeof(v->policy_keyid)));
+	if (r == 0)
+		r = vigil_json_add(p, "records_checked",
+				   json_object_new_uint64(v->records_checked));
+	if (r == 0)
+		r = vigil_json_add(p, "records_excluded",
+				   json_object_new_uint64(v->records_excluded));
+	if (r == 0)
+		r = vigil_json_add(o, "failures", failures_json(v));
+	return r;
+}
+
 static int verdict_fields(const struct vigil_verdict *v, struct json_object *o)
 {
 	char keyid[2 * VIGIL_AK_KEYID_SIZE + 1];
@@ -252,6 +374,8 @@ static int verdict_fields(const struct vigil_verdict *v, struct json_object *o)
 	if (r == 0 && v->checks[VIGIL_CHECK_LOG] == VIGIL_RESULT_PASS)
 		r = vigil_json_add(o, "records_covered",
 				   json_object_new_uint64(v->records_covered));
+	if (r == 0 && v->policy_name[0])
+		r = policy_fields(v, o);
 	return r;
 }
 
