@@ -144,7 +144,7 @@ _bench:
 _demo:
 	$(Q)$(MAKE) -f $(TOP)/Makefile _module KDIR=$(firstword $(CHECK_KDIRS)) KDIR_NOTE=
 	$(Q)$(MAKE) -f $(TOP)/Makefile _tools
-	$(Q)O=$(O) exec setpriv --pdeathsig TERM $(TOP)/tests/vm/run --kernel $(DEMO_KREL) demo
+	$(Q)O=$(O) exec setpriv --pdeathsig TERM $(TOP)/tests/vm/demo $(DEMO_KREL)
 
 STYLE_CHECKS := format checkpatch sparse man lint
 .PHONY: $(addprefix style-,$(STYLE_CHECKS))

@@ -29,6 +29,15 @@ int cmd_evidence(int argc, char *argv[]);
 int cmd_verify(int argc, char *argv[]);
 int cmd_load(int argc, char *argv[]);
 int cmd_unload(int argc, char *argv[]);
+int cmd_key(int argc, char *argv[]);
+int cmd_policy(int argc, char *argv[]);
+/* `vigil policy <sub>`: cmd_policy.c dispatches to these */
+int cmd_policy_create(int argc, char *argv[]);
+int cmd_policy_import(int argc, char *argv[]);
+int cmd_policy_export(int argc, char *argv[]);
+int cmd_policy_sign(int argc, char *argv[]);
+int cmd_policy_verify(int argc, char *argv[]);
+int cmd_policy_show(int argc, char *argv[]);
 
 /* common.c: what several subcommands share */
 struct vigil_tpm;

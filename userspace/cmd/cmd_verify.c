@@ -21,17 +21,20 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "attest.h"
 #include "cleanup.h"
 #include "cmd.h"
+#include "policy.h"
 #include "uapi/vigil.h"
 
 #define CMD "verify"
 #define QUOTE_FILE_MAX 65536
 #define PCRS_FILE_MAX (1u << 20)
+#define TRUST_MAX 16
 
 struct verify_opts {
 	const char *evidence;
@@ -47,6 +50,9 @@ struct verify_opts {
 	uint16_t bank;
 	uint32_t pcr;
 	bool json;
+	const char *policy;
+	const char *trust[TRUST_MAX];
+	size_t ntrust;
 };
 
 /* Everything one verification reads, released together. */
@@ -64,6 +70,13 @@ struct inputs {
 	struct vigil_clock_state prev;
 	bool have_prev;
 	int lock_fd;
+	EVP_PKEY *trust[TRUST_MAX];
+	struct vigil_policy *policy;
+	uint8_t policy_keyid[VIGIL_SIGKEY_ID_SIZE];
+	enum vigil_reject policy_reject;
+	char policy_detail[400];
+	bool store_policy; /* remember the policy's version once verified */
+	int policy_lock_fd;
 };
 
 static void inputs_free(struct inputs *in)
@@ -77,6 +90,11 @@ static void inputs_free(struct inputs *in)
 	free(in->pcrs);
 	if (in->lock_fd >= 0)
 		close(in->lock_fd);
+	for (size_t i = 0; i < TRUST_MAX; i++)
+		EVP_PKEY_free(in->trust[i]);
+	vigil_policy_free(in->policy);
+	if (in->policy_lock_fd >= 0)
+		close(in->policy_lock_fd);
 }
 
 static void show_usage(FILE *f)
@@ -85,12 +103,16 @@ static void show_usage(FILE *f)
 		"Usage: vigil verify EVIDENCE.json --ak AK.pem --nonce HEX [<options>]\n"
 		"       vigil verify --quote-msg F --quote-sig F [--pcrs F] [--log F] --ak AK.pem\n"
 		"                    --nonce HEX [<options>]\n\n"
-		"Verify a quote and its measurement log: signature, nonce, clock, PCRs, log.\n"
-		"Without a policy only authenticity and freshness are checked.\n\n"
+		"Verify a quote and its measurement log: signature, nonce, clock, PCRs, log, and\n"
+		"with a signed policy every record. Without a policy only authenticity and\n"
+		"freshness are checked.\n\n"
 		"Options:\n"
 		"  --ak AK.pem        the attestation key (PEM public key) the verifier trusts\n"
 		"  --nonce HEX        the nonce the verifier sent\n"
-		"  --state DIR        remember each AK's last accepted clock in DIR; reject rollback\n"
+		"  --policy P.dsse    check every record against this signed policy\n"
+		"  --trust KEY.pub    a policy-signing public key the verifier trusts (repeatable)\n"
+		"  --state DIR        remember each AK's last accepted clock and each policy's\n"
+		"                     highest version in DIR; reject rollback of either\n"
 		"  --select SEL       the PCR selection asked for (default: BANK:PCR)\n"
 		"  --pcr N            the PCR the log extends (default: %d)\n"
 		"  --bank ALG         the bank to replay the log in (default: sha256)\n"
@@ -156,6 +178,123 @@ static int load_state(const struct verify_opts *o, struct inputs *in)
 	}
 	in->have_prev = true;
 	return 0;
+}
+
+static int load_trust(const struct verify_opts *o, struct inputs *in)
+{
+	char err[256];
+
+	for (size_t i = 0; i < o->ntrust; i++) {
+		_cleanup_free_ uint8_t *pem = NULL;
+		size_t len = 0;
+		int r;
+
+		if (cmd_read_file(CMD, o->trust[i], VIGIL_SIGKEY_PEM_MAX, &pem, &len) < 0)
+			return -EIO;
+		r = vigil_sigkey_load_public(pem, len, &in->trust[i]);
+		if (r < 0) {
+			fprintf(stderr, "vigil " CMD ": %s: %s\n", o->trust[i],
+				r == -EKEYREJECTED ? "not an ECDSA P-256 or Ed25519 public key" :
+						     cmd_openssl_error(err, sizeof(err)));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The policy's own verdicts, as the verifier's reject reasons, and what they mean. */
+static const struct {
+	enum vigil_reject reason;
+	const char *detail;
+} policy_verdicts[] = {
+	[VIGIL_POLICY_TOO_LARGE] = { VIGIL_REJECT_POLICY_TOO_LARGE, "larger than vigil accepts" },
+	[VIGIL_POLICY_BAD_ENVELOPE] = { VIGIL_REJECT_POLICY_BAD_ENVELOPE, "not a DSSE envelope" },
+	[VIGIL_POLICY_WRONG_TYPE] = { VIGIL_REJECT_POLICY_WRONG_TYPE,
+				      "payloadType is not " VIGIL_POLICY_PAYLOAD_TYPE },
+	[VIGIL_POLICY_UNTRUSTED] = { VIGIL_REJECT_POLICY_UNTRUSTED,
+				     "no signature verifies under a trusted key" },
+	[VIGIL_POLICY_BAD_FORMAT] = { VIGIL_REJECT_POLICY_BAD_FORMAT, "not a vigil policy" },
+	[VIGIL_POLICY_EXPIRED] = { VIGIL_REJECT_POLICY_EXPIRED, "its valid_until is past" },
+};
+
+/* Anti-rollback: not older than the highest version accepted for this policy name. */
+static int check_rollback(const struct verify_opts *o, struct inputs *in)
+{
+	const struct vigil_policy_info *info = vigil_policy_info(in->policy);
+	uint64_t highest = 0;
+	int r;
+
+	if (!o->state)
+		return 0;
+	r = vigil_state_policy_lock(o->state, info->name, &in->policy_lock_fd);
+	if (r == 0)
+		r = vigil_state_policy_load(o->state, info->name, &highest);
+	if (r < 0 && r != -ENOENT) {
+		fprintf(stderr, "vigil " CMD ": state %s: policy %s: %s\n", o->state, info->name,
+			r == -EBADMSG ? "corrupt state file" : strerror(-r));
+		return r;
+	}
+	if (r == 0 && info->version < highest) {
+		in->policy_reject = VIGIL_REJECT_POLICY_ROLLBACK;
+		snprintf(in->policy_detail, sizeof(in->policy_detail),
+			 "policy %s version %llu is older than version %llu, accepted before",
+			 info->name, (unsigned long long)info->version,
+			 (unsigned long long)highest);
+		return 0;
+	}
+	in->store_policy = r == -ENOENT || info->version > highest;
+	return 0;
+}
+
+static void policy_rejected(struct inputs *in, int verdict, const struct vigil_policy_error *err)
+{
+	if (verdict <= 0 || (size_t)verdict >= sizeof(policy_verdicts) / sizeof(policy_verdicts[0]))
+		verdict = VIGIL_POLICY_BAD_FORMAT;
+	in->policy_reject = policy_verdicts[verdict].reason;
+	if (verdict == VIGIL_POLICY_BAD_FORMAT)
+		snprintf(in->policy_detail, sizeof(in->policy_detail), "line %zu: %s", err->line,
+			 err->what);
+	else
+		snprintf(in->policy_detail, sizeof(in->policy_detail), "%s",
+			 policy_verdicts[verdict].detail);
+}
+
+/* The signed policy: signature, validity, version. A bad policy is a rejection, not an error. */
+static int load_policy(const struct verify_opts *o, struct inputs *in)
+{
+	_cleanup_free_ uint8_t *text = NULL;
+	struct vigil_policy_error err = { 0 };
+	size_t len = 0, key = 0;
+	int r;
+
+	if (!o->policy)
+		return 0;
+	r = load_trust(o, in);
+	if (r < 0)
+		return r;
+	r = vigil_file_read(o->policy, VIGIL_POLICY_ENVELOPE_MAX, &text, &len);
+	if (r == -EFBIG) {
+		policy_rejected(in, VIGIL_POLICY_TOO_LARGE, &err);
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "vigil " CMD ": %s: %s\n", o->policy, strerror(-r));
+		return r;
+	}
+	r = vigil_policy_load_signed((const char *)text, len, in->trust, o->ntrust, time(NULL),
+				     &in->policy, &key, &err);
+	if (r < 0) {
+		fprintf(stderr, "vigil " CMD ": %s: %s\n", o->policy, strerror(-r));
+		return r;
+	}
+	if (r > 0) {
+		policy_rejected(in, r, &err);
+		return 0;
+	}
+	r = vigil_sigkey_id(in->trust[key], in->policy_keyid);
+	if (r < 0)
+		return r;
+	return check_rollback(o, in);
 }
 
 /* Read an evidence-side file: too large is the evidence's fault (rejected), not an error. */
@@ -234,6 +373,10 @@ static int verify(const struct verify_opts *o, struct inputs *in, struct vigil_v
 			   .ak_public = in->have_ak_public ? &in->ak_public : NULL },
 		.log_bank = o->bank,
 		.log_pcr = o->pcr,
+		.policy = in->policy,
+		.policy_reject = in->policy_reject,
+		.policy_detail = in->policy_reject ? in->policy_detail : NULL,
+		.policy_keyid = in->policy_keyid,
 	};
 
 	if (in->too_large || in->pcrs_bad || (o->evidence && !in->ev)) {
@@ -272,14 +415,52 @@ static int verify(const struct verify_opts *o, struct inputs *in, struct vigil_v
 	return vigil_attest_verify(&a, v);
 }
 
-static void print_text(const struct vigil_verdict *v)
+static void print_failure(const struct vigil_record_failure *f)
+{
+	char hex[2 * 64 + 1];
+
+	printf("  %s #%zu %s: %s", f->warning ? "warn" : "FAIL", f->index, f->path,
+	       vigil_record_reason_name(f->reason));
+	if (f->digest_len) {
+		vigil_hex_encode(f->digest, f->digest_len, hex, sizeof(hex));
+		printf(", measured %s:%s", f->alg, hex);
+	}
+	for (size_t i = 0; i < f->expected_count && i < VIGIL_RECORD_EXPECTED_MAX; i++) {
+		vigil_hex_encode(f->expected[i], f->digest_len, hex, sizeof(hex));
+		printf("%s%s", i ? ", " : ", policy allows ", hex);
+	}
+	if (f->expected_count > VIGIL_RECORD_EXPECTED_MAX)
+		printf(" (and %zu more)", f->expected_count - VIGIL_RECORD_EXPECTED_MAX);
+	putchar('\n');
+}
+
+static void print_policy(const struct verify_opts *o, const struct vigil_verdict *v)
+{
+	char keyid[2 * VIGIL_SIGKEY_ID_SIZE + 1];
+
+	if (!v->policy_applied) {
+		printf("policy:  %s\n", o->policy ?
+						"not applied: the verification stopped before it" :
+						"none applied: authenticity and freshness only");
+		return;
+	}
+	vigil_hex_encode(v->policy_keyid, sizeof(v->policy_keyid), keyid, sizeof(keyid));
+	printf("policy:  %s version %llu, signed by key %.16s\n", v->policy_name,
+	       (unsigned long long)v->policy_version, keyid);
+	printf("records: %zu checked, %zu excluded, %zu failed\n", v->records_checked,
+	       v->records_excluded, v->failure_count);
+	for (size_t i = 0; i < v->failure_count; i++)
+		print_failure(&v->failures[i]);
+}
+
+static void print_text(const struct verify_opts *o, const struct vigil_verdict *v)
 {
 	printf("verdict: %s\n", v->accepted ? "accepted" : "rejected");
 	if (!v->accepted)
 		printf("reason:  %s (%s check)%s%s\n", vigil_reject_name(v->reason),
 		       vigil_check_name(v->failed), v->detail ? ": " : "",
 		       v->detail ? v->detail : "");
-	printf("policy:  none applied: authenticity and freshness only\n");
+	print_policy(o, v);
 	for (size_t i = 0; i < VIGIL_CHECK_COUNT; i++) {
 		printf("  %-14s %s", vigil_check_name(i), vigil_check_result_name(v->checks[i]));
 		if (v->checks[i] == VIGIL_RESULT_FAIL && v->failed == i)
@@ -305,7 +486,7 @@ static int report(const struct verify_opts *o, const struct vigil_verdict *v)
 		}
 		fputs(json, stdout);
 	} else {
-		print_text(v);
+		print_text(o, v);
 	}
 	if (v->accepted)
 		return VIGIL_EXIT_OK;
@@ -324,11 +505,35 @@ static void default_selection(const struct verify_opts *o, TPML_PCR_SELECTION *s
 	sel->pcrSelections[0].pcrSelect[o->pcr / 8] = (uint8_t)(1u << (o->pcr % 8));
 }
 
+/* After a verification: the AK's clock if accepted; the policy's version once it was verified
+ * (authentic, current, not older), whatever the evidence's fate. */
+static int store_state(const struct verify_opts *o, const struct inputs *in,
+		       const struct vigil_verdict *v)
+{
+	uint8_t keyid[VIGIL_AK_KEYID_SIZE];
+	int r = 0;
+
+	if (!o->state)
+		return 0;
+	if (v->accepted) {
+		r = vigil_ak_keyid(in->ak, keyid);
+		if (r == 0)
+			r = vigil_state_store(o->state, keyid, &v->clock);
+	}
+	if (r == 0 && in->store_policy)
+		r = vigil_state_policy_store(o->state, vigil_policy_info(in->policy)->name,
+					     vigil_policy_info(in->policy)->version);
+	if (r < 0) {
+		fprintf(stderr, "vigil " CMD ": state %s: %s\n", o->state, strerror(-r));
+		return VIGIL_EXIT_RUNTIME;
+	}
+	return 0;
+}
+
 static int run(const struct verify_opts *o)
 {
-	_cleanup_(inputs_free) struct inputs in = { .lock_fd = -1 };
+	_cleanup_(inputs_free) struct inputs in = { .lock_fd = -1, .policy_lock_fd = -1 };
 	struct vigil_verdict v;
-	uint8_t keyid[VIGIL_AK_KEYID_SIZE];
 	int r;
 
 	if (o->select && vigil_pcrsel_parse(o->select, &in.select) < 0)
@@ -342,21 +547,22 @@ static int run(const struct verify_opts *o)
 	if (r == 0)
 		r = load_state(o, &in);
 	if (r == 0)
+		r = load_policy(o, &in);
+	if (r == 0)
 		r = o->evidence ? load_evidence(o, &in) : load_tpm2_files(o, &in);
 	if (r < 0)
 		return VIGIL_EXIT_RUNTIME; /* reported where it happened */
 	r = verify(o, &in, &v);
 	if (r < 0) {
+		vigil_verdict_release(&v);
 		fprintf(stderr, "vigil " CMD ": cannot verify: %s\n", strerror(-r));
 		return VIGIL_EXIT_RUNTIME;
 	}
-	if (v.accepted && o->state &&
-	    ((r = vigil_ak_keyid(in.ak, keyid)) < 0 ||
-	     (r = vigil_state_store(o->state, keyid, &v.clock)) < 0)) {
-		fprintf(stderr, "vigil " CMD ": state %s: %s\n", o->state, strerror(-r));
-		return VIGIL_EXIT_RUNTIME;
-	}
-	return report(o, &v);
+	r = store_state(o, &in, &v);
+	if (r == 0)
+		r = report(o, &v);
+	vigil_verdict_release(&v);
+	return r;
 }
 
 static int parse_value(int c, struct verify_opts *o)
@@ -403,6 +609,14 @@ static int parse_option(int c, struct verify_opts *o, char *argv[])
 	case 'j':
 		o->json = true;
 		return 0;
+	case 'y':
+		o->policy = optarg;
+		return 0;
+	case 't':
+		if (o->ntrust == TRUST_MAX)
+			return cmd_usage_error(CMD, "too many --trust keys, at most 16:", optarg);
+		o->trust[o->ntrust++] = optarg;
+		return 0;
 	case 'n':
 	case 'P':
 	case 'b':
@@ -431,6 +645,11 @@ static int check_inputs(const struct verify_opts *o)
 				       o->msg ? "--quote-sig" : "EVIDENCE.json or --quote-msg");
 	if (!o->evidence && !o->pcrs && !o->log)
 		return cmd_usage_error(CMD, "need PCR values: missing option", "--pcrs or --log");
+	if (o->policy && !o->ntrust)
+		return cmd_usage_error(CMD, "a policy needs its signer: missing option", "--trust");
+	if (!o->policy && o->ntrust)
+		return cmd_usage_error(CMD, "--trust keys are for a policy: missing option",
+				       "--policy");
 	return 0;
 }
 
@@ -458,6 +677,8 @@ int cmd_verify(int argc, char *argv[])
 		{ "log", required_argument, NULL, 'l' },
 		{ "ak-public", required_argument, NULL, 'A' },
 		{ "scheme", required_argument, NULL, 'S' },
+		{ "policy", required_argument, NULL, 'y' },
+		{ "trust", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};

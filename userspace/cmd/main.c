@@ -28,6 +28,8 @@ static const struct {
 	{ "quote", cmd_quote, "quote the PCRs for a nonce and write the evidence" },
 	{ "verify", cmd_verify, "verify evidence or tpm2-tools quote files" },
 	{ "evidence", cmd_evidence, "convert evidence for other tools (evidence export)" },
+	{ "key", cmd_key, "generate a policy-signing key (key generate)" },
+	{ "policy", cmd_policy, "create, sign, verify, import and export attestation policies" },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
