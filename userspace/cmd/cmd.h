@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 /* Exit codes are an interface (DESIGN.md §4): never renumber. */
 enum {
 	VIGIL_EXIT_OK = 0, /* ok / trusted */
@@ -51,5 +53,9 @@ const char *cmd_openssl_error(char *buf, size_t size);
 int cmd_tpm_error(const char *cmd, const struct vigil_tpm *t, int r);
 int cmd_tpm_open(const char *cmd, const char *tcti, struct vigil_tpm **ret);
 void cmd_quiet_tss(void);
+int cmd_parse_u64(const char *s, uint64_t max, uint64_t *ret);
+int cmd_parse_time(const char *s, int64_t *ret);
+void cmd_format_time(int64_t t, char *buf, size_t size);
+int cmd_load_trust(const char *cmd, const char *const *paths, size_t n, EVP_PKEY **keys);
 
 #endif /* VIGIL_CMD_H */

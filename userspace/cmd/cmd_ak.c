@@ -25,11 +25,6 @@
 
 #define CMD "ak create"
 
-static inline void EVP_PKEY_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-
 static void show_usage(FILE *f)
 {
 	fprintf(f,

@@ -28,11 +28,6 @@
 
 #define CMD "key generate"
 
-static inline void EVP_PKEY_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-
 static void show_usage(FILE *f)
 {
 	fprintf(f,

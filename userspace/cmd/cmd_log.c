@@ -56,11 +56,6 @@ static void show_usage(FILE *f)
 		DEFAULT_LOG);
 }
 
-static void json_putp(struct json_object **o)
-{
-	json_object_put(*o);
-}
-
 /* ---- JSON building ---- */
 
 static struct json_object *hex_string(const uint8_t *p, size_t n)
@@ -122,7 +117,7 @@ static int add_text(struct json_object *obj, const char *key, const char *hex_ke
 
 static struct json_object *ctx_object(const struct vigil_log_ctx *c)
 {
-	_cleanup_(json_putp) struct json_object *o = json_object_new_object();
+	_cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
 
 	if (!o || vigil_json_add(o, "seq", json_object_new_uint64(c->seq)) < 0 ||
 	    vigil_json_add(o, "hook", json_object_new_uint64(c->hook)) < 0 ||
@@ -253,7 +248,7 @@ static int add_fields(struct json_object *o, const struct vigil_log *log,
 static struct json_object *record_json(const struct vigil_log *log, size_t index)
 {
 	const struct vigil_log_record *rec = &log->records[index];
-	_cleanup_(json_putp) struct json_object *o = json_object_new_object();
+	_cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
 
 	if (!o || vigil_json_add(o, "index", json_object_new_uint64(index)) < 0 ||
 	    vigil_json_add(o, "pcr", json_object_new_int((int)rec->pcr)) < 0 ||
@@ -273,7 +268,7 @@ static struct json_object *record_json(const struct vigil_log *log, size_t index
 static struct json_object *cel_digests(const struct vigil_log *log,
 				       const struct vigil_log_record *rec)
 {
-	_cleanup_(json_putp) struct json_object *list = json_object_new_array();
+	_cleanup_(json_object_putp) struct json_object *list = json_object_new_array();
 	struct json_object *ha = json_object_new_object();
 
 	if (!list || !ha || json_object_array_add(list, ha) < 0) {
@@ -292,7 +287,7 @@ static struct json_object *cel_digests(const struct vigil_log *log,
 static struct json_object *cel_content(const struct vigil_log *log,
 				       const struct vigil_log_record *rec)
 {
-	_cleanup_(json_putp) struct json_object *o = json_object_new_object();
+	_cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
 
 	if (!o || vigil_json_add(o, "template_name",
 				 json_object_new_string_len(vigil_log_record_template(log, rec),
@@ -309,7 +304,7 @@ static struct json_object *cel_content(const struct vigil_log *log,
 static struct json_object *record_cel(const struct vigil_log *log, size_t index)
 {
 	const struct vigil_log_record *rec = &log->records[index];
-	_cleanup_(json_putp) struct json_object *o = json_object_new_object();
+	_cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
 
 	if (!o || vigil_json_add(o, "recnum", json_object_new_uint64(index)) < 0 ||
 	    vigil_json_add(o, "pcr", json_object_new_int((int)rec->pcr)) < 0 ||
@@ -354,8 +349,8 @@ static int print_json(const struct vigil_log *log, size_t from, bool cel)
 	if (cel)
 		fputs("[", stdout);
 	for (size_t i = from; i < log->count; i++) {
-		_cleanup_(json_putp) struct json_object *o = cel ? record_cel(log, i) :
-								   record_json(log, i);
+		_cleanup_(json_object_putp) struct json_object *o = cel ? record_cel(log, i) :
+									  record_json(log, i);
 
 		if (!o)
 			return -ENOMEM;

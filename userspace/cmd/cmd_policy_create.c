@@ -118,39 +118,6 @@ static void show_usage(FILE *f)
 
 /* ---- option values ---- */
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-/* "YYYY-MM-DDTHH:MM:SSZ", the form a policy's valid_until has. */
-static int parse_time(const char *s, int64_t *ret)
-{
-	struct tm tm = { 0 }, back;
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	time_t t;
-
-	if (!end || *end || strlen(s) != 20)
-		return -EINVAL;
-	back = tm;
-	t = timegm(&tm);
-	/* timegm() normalises 02-30 into March: a date that does not exist is refused */
-	if (t == (time_t)-1 || tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon)
-		return -EINVAL;
-	*ret = (int64_t)t;
-	return 0;
-}
-
 static int parse_violations(const char *s, enum vigil_policy_violations *ret)
 {
 	for (int v = VIGIL_POLICY_VIOLATIONS_FAIL; v <= VIGIL_POLICY_VIOLATIONS_IGNORE; v++)
@@ -562,15 +529,15 @@ static int parse_policy(int c, struct options *o)
 							    "at most 128)",
 							    optarg);
 	case OPT_VERSION:
-		return parse_u64(optarg, ((uint64_t)1 << 53) - 1, &o->version) < 0 ?
+		return cmd_parse_u64(optarg, ((uint64_t)1 << 53) - 1, &o->version) < 0 ?
 			       cmd_usage_error(CMD, "invalid version", optarg) :
 			       -1;
 	case OPT_VALID_FOR:
-		return parse_u64(optarg, 36500, &o->valid_for) < 0 || !o->valid_for ?
+		return cmd_parse_u64(optarg, 36500, &o->valid_for) < 0 || !o->valid_for ?
 			       cmd_usage_error(CMD, "invalid number of days (1..36500)", optarg) :
 			       -1;
 	case OPT_VALID_UNTIL:
-		return parse_time(optarg, &o->valid_until) < 0 ?
+		return cmd_parse_time(optarg, &o->valid_until) < 0 ?
 			       cmd_usage_error(CMD, "invalid time (YYYY-MM-DDTHH:MM:SSZ)", optarg) :
 			       -1;
 	case OPT_HASH_ALG:

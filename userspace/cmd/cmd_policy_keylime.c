@@ -33,39 +33,6 @@
 
 #define DAY 86400
 #define TRUST_MAX 16
-#define KEY_FILE_MAX 65536
-
-static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-/* "YYYY-MM-DDTHH:MM:SSZ", the form a policy's valid_until has; no normalised dates. */
-static int parse_time(const char *s, int64_t *ret)
-{
-	struct tm tm = { 0 }, back;
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	time_t t;
-
-	if (!end || *end || strlen(s) != 20)
-		return -EINVAL;
-	back = tm;
-	t = timegm(&tm);
-	if (t == (time_t)-1 || tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon)
-		return -EINVAL;
-	*ret = (int64_t)t;
-	return 0;
-}
 
 static int write_out(const char *cmd, const char *path, const char *text, size_t len)
 {
@@ -183,16 +150,16 @@ static int import_option(int c, struct import_opts *o, char *argv[])
 		return -1;
 	case OPT_VERSION:
 		o->k.version_set = true;
-		return parse_u64(optarg, ((uint64_t)1 << 53) - 1, &o->k.version) < 0 ?
+		return cmd_parse_u64(optarg, ((uint64_t)1 << 53) - 1, &o->k.version) < 0 ?
 			       cmd_usage_error(IMPORT, "invalid version", optarg) :
 			       -1;
 	case OPT_VALID_FOR:
-		return parse_u64(optarg, 36500, &o->valid_for) < 0 || !o->valid_for ?
+		return cmd_parse_u64(optarg, 36500, &o->valid_for) < 0 || !o->valid_for ?
 			       cmd_usage_error(IMPORT, "invalid number of days (1..36500)",
 					       optarg) :
 			       -1;
 	case OPT_VALID_UNTIL:
-		return parse_time(optarg, &o->k.valid_until) < 0 ?
+		return cmd_parse_time(optarg, &o->k.valid_until) < 0 ?
 			       cmd_usage_error(IMPORT, "invalid time (YYYY-MM-DDTHH:MM:SSZ)",
 					       optarg) :
 			       -1;
@@ -312,31 +279,13 @@ static void export_usage(FILE *f)
 		"policy has no way to say them.\n");
 }
 
-static int load_keys(const struct export_opts *o, EVP_PKEY **keys)
-{
-	for (size_t i = 0; i < o->n_trust; i++) {
-		_cleanup_free_ uint8_t *pem = NULL;
-		size_t len;
-
-		if (cmd_read_file(EXPORT, o->trust[i], KEY_FILE_MAX, &pem, &len) < 0)
-			return VIGIL_EXIT_RUNTIME;
-		if (vigil_sigkey_load_public(pem, len, &keys[i]) < 0) {
-			fprintf(stderr,
-				"vigil " EXPORT ": %s: not an ECDSA P-256 or Ed25519 public "
-				"key\n",
-				o->trust[i]);
-			return VIGIL_EXIT_RUNTIME;
-		}
-	}
-	return VIGIL_EXIT_OK;
-}
-
 static int load_signed(const struct export_opts *o, const uint8_t *text, size_t len,
 		       struct vigil_policy **ret)
 {
 	EVP_PKEY *keys[TRUST_MAX] = { 0 };
 	struct vigil_policy_error err = { 0 };
-	int r = load_keys(o, keys);
+	int r = cmd_load_trust(EXPORT, o->trust, o->n_trust, keys) < 0 ? VIGIL_EXIT_RUNTIME :
+									 VIGIL_EXIT_OK;
 
 	if (r == VIGIL_EXIT_OK) {
 		r = vigil_policy_load_signed((const char *)text, len, keys, o->n_trust,

@@ -25,11 +25,6 @@
 
 #define CMD "policy show"
 
-static void json_putp(struct json_object **o)
-{
-	json_object_put(*o);
-}
-
 static void show_usage(FILE *f)
 {
 	fprintf(f, "Usage: vigil policy show [--json] P.json\n\n"
@@ -37,15 +32,6 @@ static void show_usage(FILE *f)
 		   "Options:\n"
 		   "  --json       one JSON object instead of \"key: value\" lines\n"
 		   "  -h, --help   show this help\n");
-}
-
-static void format_time(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, size, "%lld", (long long)t);
 }
 
 /* The fields, in the order both outputs use. */
@@ -61,8 +47,8 @@ static size_t fields(const struct vigil_policy *p, struct field *f, char until[3
 	const struct vigil_policy_info *i = vigil_policy_info(p);
 	size_t n = 0;
 
-	format_time(i->valid_until, until, 32);
-	format_time(i->created, created, 32);
+	cmd_format_time(i->valid_until, until, 32);
+	cmd_format_time(i->created, created, 32);
 	f[n++] = (struct field){ "name", 0, i->name };
 	f[n++] = (struct field){ "version", i->version, NULL };
 	f[n++] = (struct field){ "valid_until", 0, until };
@@ -87,7 +73,7 @@ static size_t fields(const struct vigil_policy *p, struct field *f, char until[3
 
 static int print_json(const struct field *f, size_t n)
 {
-	_cleanup_(json_putp) struct json_object *o = json_object_new_object();
+	_cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
 
 	for (size_t i = 0; o && i < n; i++)
 		if (vigil_json_add(o, f[i].key,

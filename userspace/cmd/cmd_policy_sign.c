@@ -37,16 +37,6 @@
 
 #define TRUST_MAX 16
 
-static inline void EVP_PKEY_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-
-static inline void json_object_putp(struct json_object **p)
-{
-	json_object_put(*p);
-}
-
 /* ---- sign ---- */
 
 static void sign_usage(FILE *f)
@@ -288,57 +278,6 @@ static void verify_usage(FILE *f)
 		TRUST_MAX);
 }
 
-/* "YYYY-MM-DDTHH:MM:SSZ", as in a policy's valid_until; a date that does not exist is refused. */
-static int parse_time(const char *s, int64_t *ret)
-{
-	struct tm tm = { 0 };
-	char back[32];
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	time_t t;
-
-	if (!end || *end)
-		return -EINVAL;
-	t = timegm(&tm);
-	if (!gmtime_r(&t, &tm) || !strftime(back, sizeof(back), "%Y-%m-%dT%H:%M:%SZ", &tm) ||
-	    strcmp(back, s) != 0)
-		return -EINVAL;
-	*ret = (int64_t)t;
-	return 0;
-}
-
-static void format_time(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, size, "@%lld", (long long)t);
-}
-
-static int load_trust(const struct verify_opts *o, EVP_PKEY **keys)
-{
-	char err[256];
-
-	for (size_t i = 0; i < o->ntrust; i++) {
-		_cleanup_free_ uint8_t *pem = NULL;
-		size_t len = 0;
-		int r;
-
-		if (cmd_read_file("policy verify", o->trust[i], VIGIL_SIGKEY_PEM_MAX, &pem, &len) <
-		    0)
-			return -EIO;
-		r = vigil_sigkey_load_public(pem, len, &keys[i]);
-		if (r < 0) {
-			fprintf(stderr, "vigil policy verify: %s: %s\n", o->trust[i],
-				r == -EKEYREJECTED ? "not an ECDSA P-256 or Ed25519 public key" :
-				r == -EBADMSG	   ? "not a PEM public key" :
-						     cmd_openssl_error(err, sizeof(err)));
-			return r;
-		}
-	}
-	return 0;
-}
-
 static void free_keys(EVP_PKEY **keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -387,7 +326,7 @@ static void print_text(const struct outcome *out)
 		return;
 	}
 	i = vigil_policy_info(out->policy);
-	format_time(i->valid_until, until, sizeof(until));
+	cmd_format_time(i->valid_until, until, sizeof(until));
 	printf("verdict:     verified\n");
 	printf("name:        %s\n", i->name);
 	printf("version:     %llu\n", (unsigned long long)i->version);
@@ -404,7 +343,7 @@ static int add_info(struct json_object *o, const struct vigil_policy_info *i, co
 {
 	char until[32];
 
-	format_time(i->valid_until, until, sizeof(until));
+	cmd_format_time(i->valid_until, until, sizeof(until));
 	if (vigil_json_add(o, "name", json_object_new_string(i->name)) < 0 ||
 	    vigil_json_add(o, "version", json_object_new_uint64(i->version)) < 0 ||
 	    vigil_json_add(o, "valid_until", json_object_new_string(until)) < 0 ||
@@ -473,7 +412,7 @@ static int verify(const struct verify_opts *o)
 {
 	EVP_PKEY *keys[TRUST_MAX] = { NULL };
 	struct outcome out = { .verdict = VIGIL_POLICY_LOADED };
-	int r = load_trust(o, keys);
+	int r = cmd_load_trust("policy verify", o->trust, o->ntrust, keys);
 
 	if (r == 0)
 		r = check(o, keys, &out);
@@ -495,7 +434,7 @@ static int verify_option(int c, struct verify_opts *o, char *argv[])
 		o->trust[o->ntrust++] = optarg;
 		return 0;
 	case 'n':
-		if (parse_time(optarg, &o->now) < 0)
+		if (cmd_parse_time(optarg, &o->now) < 0)
 			return cmd_usage_error("policy verify", "not an RFC 3339 UTC time", optarg);
 		return 0;
 	case 'j':

@@ -180,28 +180,6 @@ static int load_state(const struct verify_opts *o, struct inputs *in)
 	return 0;
 }
 
-static int load_trust(const struct verify_opts *o, struct inputs *in)
-{
-	char err[256];
-
-	for (size_t i = 0; i < o->ntrust; i++) {
-		_cleanup_free_ uint8_t *pem = NULL;
-		size_t len = 0;
-		int r;
-
-		if (cmd_read_file(CMD, o->trust[i], VIGIL_SIGKEY_PEM_MAX, &pem, &len) < 0)
-			return -EIO;
-		r = vigil_sigkey_load_public(pem, len, &in->trust[i]);
-		if (r < 0) {
-			fprintf(stderr, "vigil " CMD ": %s: %s\n", o->trust[i],
-				r == -EKEYREJECTED ? "not an ECDSA P-256 or Ed25519 public key" :
-						     cmd_openssl_error(err, sizeof(err)));
-			return r;
-		}
-	}
-	return 0;
-}
-
 /* The policy's own verdicts, as the verifier's reject reasons, and what they mean. */
 static const struct {
 	enum vigil_reject reason;
@@ -269,7 +247,7 @@ static int load_policy(const struct verify_opts *o, struct inputs *in)
 
 	if (!o->policy)
 		return 0;
-	r = load_trust(o, in);
+	r = cmd_load_trust(CMD, o->trust, o->ntrust, in->trust);
 	if (r < 0)
 		return r;
 	r = vigil_file_read(o->policy, VIGIL_POLICY_ENVELOPE_MAX, &text, &len);

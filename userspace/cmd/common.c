@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * common.c: what several subcommands share: command-line error reports, nonces, file I/O with
- * error messages, the texts of TSS and OpenSSL errors, and UTF-8 checks for JSON output.
+ * common.c: what several subcommands share: command-line error reports, nonces, numbers and
+ * times, file I/O with error messages, the texts of TSS and OpenSSL errors, UTF-8 checks for
+ * JSON output, and the policy-signing keys a verifier trusts.
  *
  * Invariants: every function that prints writes exactly one "vigil <cmd>: <what>: <why>" line
  * (plus a "Try" line for usage errors) to stderr and returns the exit code to use.
@@ -9,7 +10,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <tss2/tss2_rc.h>
@@ -17,6 +20,7 @@
 #include "attest.h"
 #include "cleanup.h"
 #include "cmd.h"
+#include "policy.h"
 #include "tpm.h"
 
 /**
@@ -229,4 +233,102 @@ size_t cmd_utf8_len(const unsigned char *s, size_t n)
 		if (s[i] < 0x80 || s[i] > 0xbf)
 			return 0;
 	return len;
+}
+
+/**
+ * cmd_parse_u64() - a decimal number from the command line, digits only
+ * @s: the text
+ * @max: the largest value accepted
+ * @ret: on success, the value
+ *
+ * Return: 0, or -EINVAL for anything but digits, or a value above @max.
+ */
+int cmd_parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/**
+ * cmd_parse_time() - a UTC time as policies write it, "YYYY-MM-DDTHH:MM:SSZ"
+ * @s: the text
+ * @ret: on success, seconds since the epoch
+ *
+ * The text must be the canonical form of the time it names, so a date that does not exist
+ * (02-30, 24:00:00) is refused instead of normalised into another one.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int cmd_parse_time(const char *s, int64_t *ret)
+{
+	struct tm tm = { 0 };
+	char back[32];
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	time_t t;
+
+	if (!end || *end)
+		return -EINVAL;
+	t = timegm(&tm);
+	if (!gmtime_r(&t, &tm) || !strftime(back, sizeof(back), "%Y-%m-%dT%H:%M:%SZ", &tm) ||
+	    strcmp(back, s) != 0)
+		return -EINVAL;
+	*ret = (int64_t)t;
+	return 0;
+}
+
+/**
+ * cmd_format_time() - the inverse of cmd_parse_time()
+ * @t: seconds since the epoch
+ * @buf: receives "YYYY-MM-DDTHH:MM:SSZ" (or "@<seconds>" for a time it cannot show)
+ * @size: its size, at least 21 bytes
+ */
+void cmd_format_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "@%lld", (long long)t);
+}
+
+/**
+ * cmd_load_trust() - read the policy-signing public keys a verifier trusts
+ * @cmd: the subcommand, for messages
+ * @paths: PEM files
+ * @n: their number
+ * @keys: receives one key per path; on failure the ones loaded so far are left for the
+ *	caller to free (the array starts zeroed)
+ *
+ * Return: 0, or a negative errno after one message naming the file.
+ */
+int cmd_load_trust(const char *cmd, const char *const *paths, size_t n, EVP_PKEY **keys)
+{
+	char err[256];
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ uint8_t *pem = NULL;
+		size_t len = 0;
+		int r;
+
+		if (cmd_read_file(cmd, paths[i], VIGIL_SIGKEY_PEM_MAX, &pem, &len) < 0)
+			return -EIO;
+		r = vigil_sigkey_load_public(pem, len, &keys[i]);
+		if (r < 0) {
+			fprintf(stderr, "vigil %s: %s: %s\n", cmd, paths[i],
+				r == -EKEYREJECTED ? "not an ECDSA P-256 or Ed25519 public key" :
+				r == -EBADMSG	   ? "not a PEM public key" :
+						     cmd_openssl_error(err, sizeof(err)));
+			return r;
+		}
+	}
+	return 0;
 }

@@ -27,16 +27,6 @@
 #include "attest.h"
 #include "cleanup.h"
 
-static inline void EVP_PKEY_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-
-static inline void EVP_PKEY_CTX_freep(EVP_PKEY_CTX **p)
-{
-	EVP_PKEY_CTX_free(*p);
-}
-
 static inline void OSSL_PARAM_BLD_freep(OSSL_PARAM_BLD **p)
 {
 	OSSL_PARAM_BLD_free(*p);
@@ -45,11 +35,6 @@ static inline void OSSL_PARAM_BLD_freep(OSSL_PARAM_BLD **p)
 static inline void OSSL_PARAM_freep(OSSL_PARAM **p)
 {
 	OSSL_PARAM_free(*p);
-}
-
-static inline void BIO_freep(BIO **p)
-{
-	BIO_free(*p);
 }
 
 static inline void BN_freep(BIGNUM **p)

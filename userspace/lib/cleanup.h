@@ -22,6 +22,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_erase_free_ _cleanup_(erase_freep)
@@ -87,6 +91,32 @@ static inline void closep(int *fd)
 	if (*fd >= 0)
 		(void)close(*fd);
 	errno = saved;
+}
+
+/* OpenSSL's and json-c's own release functions already accept NULL. */
+static inline void EVP_PKEY_freep(EVP_PKEY **p)
+{
+	EVP_PKEY_free(*p);
+}
+
+static inline void EVP_PKEY_CTX_freep(EVP_PKEY_CTX **p)
+{
+	EVP_PKEY_CTX_free(*p);
+}
+
+static inline void EVP_MD_CTX_freep(EVP_MD_CTX **p)
+{
+	EVP_MD_CTX_free(*p);
+}
+
+static inline void BIO_freep(BIO **p)
+{
+	BIO_free(*p);
+}
+
+static inline void json_object_putp(struct json_object **o)
+{
+	json_object_put(*o);
 }
 
 #endif /* VIGIL_CLEANUP_H */

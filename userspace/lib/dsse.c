@@ -44,16 +44,6 @@
 #define PAE_HEADER_MAX (VIGIL_DSSE_TYPE_MAX + 64)
 #define B64_SLACK 32 /* room the vector decoder's stores need past the decoded bytes */
 
-static inline void EVP_MD_CTX_freep(EVP_MD_CTX **p)
-{
-	EVP_MD_CTX_free(*p);
-}
-
-static inline void EVP_PKEY_CTX_freep(EVP_PKEY_CTX **p)
-{
-	EVP_PKEY_CTX_free(*p);
-}
-
 /* ---- base64, both alphabets ---- */
 
 /*

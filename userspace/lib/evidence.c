@@ -25,11 +25,6 @@
 #include "attest.h"
 #include "cleanup.h"
 
-static inline void json_object_putp(struct json_object **o)
-{
-	json_object_put(*o);
-}
-
 /* A member of @obj of JSON type @type, or NULL (missing or of another type). */
 static struct json_object *member(struct json_object *obj, const char *key, json_type type)
 {

@@ -42,14 +42,18 @@ static int read_all(int fd, uint8_t *buf, size_t size, size_t *ret_len)
 	return 0;
 }
 
-/* Start small and double: a 256 MiB bound must not mean a 256 MiB allocation for a 2 KiB file. */
-static int read_growing(int fd, uint8_t **ret, size_t *ret_len, size_t max)
+/*
+ * Start with @first bytes (a regular file's size plus one, so the whole file arrives in one
+ * allocation and one read that ends at EOF) or small, and double: a 256 MiB bound must not mean
+ * a 256 MiB allocation for a 2 KiB input.
+ */
+static int read_growing(int fd, size_t first, uint8_t **ret, size_t *ret_len, size_t max)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
 	size_t size = 0, len = 0;
 
 	for (;;) {
-		size_t want = size ? size * 2 : 65536, got = 0;
+		size_t want = size ? size * 2 : first, got = 0;
 		uint8_t *p;
 		int r;
 
@@ -68,7 +72,7 @@ static int read_growing(int fd, uint8_t **ret, size_t *ret_len, size_t max)
 			break;
 	}
 	if (len > max)
-		return -EFBIG;
+		return -EFBIG; // NOLINT(clang-analyzer-unix.Malloc): buf is _cleanup_free_
 	buf[len] = 0; /* a NUL after the data, so text can be used as a C string */
 	*ret = TAKE_PTR(buf);
 	*ret_len = len;
@@ -93,14 +97,16 @@ int vigil_file_read(const char *path, size_t max, uint8_t **ret, size_t *ret_len
 	if (max > SIZE_MAX - 2)
 		return -EINVAL;
 	if (!strcmp(path, "-"))
-		return read_growing(STDIN_FILENO, ret, ret_len, max);
+		return read_growing(STDIN_FILENO, 65536, ret, ret_len, max);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	/* a regular file says its size: refuse a huge one without reading it */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return read_growing(fd, 65536, ret, ret_len, max);
+	if ((uint64_t)st.st_size > max)
 		return -EFBIG;
-	return read_growing(fd, ret, ret_len, max);
+	return read_growing(fd, (size_t)st.st_size + 1, ret, ret_len, max);
 }
 
 static int write_all(int fd, const void *data, size_t len)

@@ -34,11 +34,6 @@
 
 #define DIGEST_MAX 64
 
-static void json_putp(struct json_object **o)
-{
-	json_object_put(*o);
-}
-
 static int fail(struct vigil_policy_error *err, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -104,7 +99,7 @@ static size_t count_members(struct json_object *o)
 static int parse_strict(const char *text, size_t len, struct json_object **ret,
 			struct vigil_policy_error *err)
 {
-	_cleanup_(json_putp) struct json_object *o = NULL;
+	_cleanup_(json_object_putp) struct json_object *o = NULL;
 	struct json_tokener *tok;
 	size_t names = 0;
 	bool ok;
@@ -677,7 +672,7 @@ int vigil_keylime_import(const char *text, size_t len, const struct vigil_keylim
 			 struct vigil_policy **ret, struct vigil_keylime_notes *notes,
 			 struct vigil_policy_error *err)
 {
-	_cleanup_(json_putp) struct json_object *root = NULL;
+	_cleanup_(json_object_putp) struct json_object *root = NULL;
 	_cleanup_(vigil_policy_freep) struct vigil_policy *p = NULL;
 	struct vigil_keylime_notes n = { .generator = -1 };
 	struct json_object *digests = NULL, *excludes = NULL;
@@ -830,7 +825,7 @@ static int export_refuse(const struct vigil_policy_info *info, struct vigil_poli
 
 static struct json_object *export_meta(const struct vigil_policy_info *info)
 {
-	_cleanup_(json_putp) struct json_object *meta = json_object_new_object();
+	_cleanup_(json_object_putp) struct json_object *meta = json_object_new_object();
 	char ts[32];
 	struct tm tm;
 	time_t t = (time_t)info->created;
@@ -847,7 +842,7 @@ static struct json_object *export_meta(const struct vigil_policy_info *info)
 
 static struct json_object *export_ima(void)
 {
-	_cleanup_(json_putp) struct json_object *ima = json_object_new_object();
+	_cleanup_(json_object_putp) struct json_object *ima = json_object_new_object();
 
 	if (!ima || vigil_json_add(ima, "ignored_keyrings", json_object_new_array()) ||
 	    vigil_json_add(ima, "log_hash_alg", json_object_new_string("sha1")) ||
@@ -895,7 +890,7 @@ int vigil_keylime_export(const struct vigil_policy *p, char **ret, size_t *ret_l
 			 struct vigil_keylime_notes *notes, struct vigil_policy_error *err)
 {
 	const struct vigil_policy_info *info = vigil_policy_info(p);
-	_cleanup_(json_putp) struct json_object *root = json_object_new_object();
+	_cleanup_(json_object_putp) struct json_object *root = json_object_new_object();
 	struct export e = { .ds = info->digest_size, .err = err };
 	char *text;
 	int r;

@@ -32,16 +32,6 @@
 #include "attest.h"
 #include "cleanup.h"
 
-static inline void EVP_PKEY_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-
-static inline void EVP_MD_CTX_freep(EVP_MD_CTX **p)
-{
-	EVP_MD_CTX_free(*p);
-}
-
 static inline void ECDSA_SIG_freep(ECDSA_SIG **p)
 {
 	ECDSA_SIG_free(*p);

@@ -27,16 +27,6 @@
 #include "cleanup.h"
 #include "policy.h"
 
-static inline void EVP_PKEY_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-
-static inline void BIO_freep(BIO **p)
-{
-	BIO_free(*p);
-}
-
 /**
  * vigil_sigkey_alg_parse() - the algorithm named on the command line
  * @name: "ecdsa-p256" or "ed25519"

@@ -32,11 +32,6 @@
 #define STATE_VERSION 1
 #define STATE_MAX 4096
 
-static inline void json_object_putp(struct json_object **o)
-{
-	json_object_put(*o);
-}
-
 static int state_path(const char *dir, const uint8_t keyid[VIGIL_AK_KEYID_SIZE], const char *suffix,
 		      char **ret)
 {

@@ -44,11 +44,6 @@ static inline void Esys_Freep(void *p)
 	Esys_Free(*(void **)p);
 }
 
-static inline void EVP_PKEY_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-
 /* An ESYS object with its context, so a cleanup can flush (transient) or close (persistent). */
 struct tr {
 	ESYS_CONTEXT *esys;

@@ -206,11 +206,6 @@ void vigil_verdict_finish(struct vigil_verdict *v)
 	v->accepted = ok;
 }
 
-static inline void json_object_putp(struct json_object **o)
-{
-	json_object_put(*o);
-}
-
 static struct json_object *checks_json(const struct vigil_verdict *v)
 {
 	struct json_object *arr = json_object_new_array();
