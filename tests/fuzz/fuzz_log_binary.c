@@ -84,12 +84,19 @@ static void consume(const struct vigil_log *log)
 {
 	uint8_t pcrs[VIGIL_BOOT_AGGREGATE_PCRS][VIGIL_LOG_DIGEST_MAX] = { { 0 } };
 	struct vigil_replay_result res;
-	struct vigil_log_fields f;
+	struct vigil_log_fields f, fast;
 	size_t covered;
 	int r;
 
-	for (size_t i = 0; i < log->count; i++)
-		(void)vigil_log_record_fields(log, &log->records[i], &f);
+	for (size_t i = 0; i < log->count; i++) {
+		r = vigil_log_record_fields(log, &log->records[i], &f);
+		/* the verifier's fast path must agree with the full split */
+		if (vigil_log_record_file(log, &log->records[i], &fast) != r ||
+		    (r == 0 && (fast.digest != f.digest || fast.digest_len != f.digest_len ||
+				fast.name != f.name || fast.name_len != f.name_len ||
+				fast.digest_alg != f.digest_alg)))
+			abort();
+	}
 	if (vigil_replay(log, TPM2_ALG_SHA256, 10, 0, NULL, &res) == 0)
 		r = vigil_replay_match(log, TPM2_ALG_SHA256, 10, res.value, res.size, &covered);
 	else

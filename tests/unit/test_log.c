@@ -153,6 +153,31 @@ static void test_capture_fields(void **state)
 	assert_int_equal(violations, 2);
 }
 
+/* The fast path a verifier uses per record says what the full split says, for every record. */
+static void test_record_file_matches_fields(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CAPTURES; i++) {
+		_cleanup_(vigil_log_freep) struct vigil_log *log = NULL;
+		_cleanup_free_ uint8_t *buf = NULL;
+
+		log = parse_capture(&captures[i], "binary_runtime_measurements", 0, &buf);
+		for (size_t j = 0; j < log->count; j++) {
+			struct vigil_log_fields full, fast;
+			int r = vigil_log_record_fields(log, &log->records[j], &full);
+
+			assert_int_equal(vigil_log_record_file(log, &log->records[j], &fast), r);
+			if (r < 0)
+				continue;
+			assert_ptr_equal(fast.digest, full.digest);
+			assert_int_equal(fast.digest_len, full.digest_len);
+			assert_ptr_equal(fast.digest_alg, full.digest_alg);
+			assert_ptr_equal(fast.name, full.name);
+			assert_int_equal(fast.name_len, full.name_len);
+		}
+	}
+}
+
 static void test_legacy_and_custom_templates(void **state)
 {
 	_cleanup_(vigil_log_freep) struct vigil_log *ima = NULL, *fmt = NULL;
@@ -734,6 +759,7 @@ int main(void)
 		cmocka_unit_test(test_captures_print_as_the_kernel),
 		cmocka_unit_test(test_ascii_rebuilds_binary),
 		cmocka_unit_test(test_capture_fields),
+		cmocka_unit_test(test_record_file_matches_fields),
 		cmocka_unit_test(test_legacy_and_custom_templates),
 		cmocka_unit_test(test_iterator),
 		cmocka_unit_test(test_truncated_at_every_byte),

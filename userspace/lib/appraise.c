@@ -175,7 +175,7 @@ static int check_record(struct appraisal *a, const struct vigil_log *log, size_t
 {
 	const struct vigil_log_record *rec = &log->records[index];
 	struct vigil_log_fields f;
-	bool have = vigil_log_record_fields(log, rec, &f) == 0;
+	bool have = vigil_log_record_file(log, rec, &f) == 0;
 
 	if (rec->flags & VIGIL_LOG_VIOLATION)
 		return violation(a, index, have ? &f : NULL);

@@ -279,6 +279,8 @@ int vigil_log_iter_next(struct vigil_log_iter *it, struct vigil_log_record *ret,
 
 int vigil_log_record_fields(const struct vigil_log *log, const struct vigil_log_record *rec,
 			    struct vigil_log_fields *ret) __attribute__((warn_unused_result));
+int vigil_log_record_file(const struct vigil_log *log, const struct vigil_log_record *rec,
+			  struct vigil_log_fields *ret) __attribute__((warn_unused_result));
 size_t vigil_log_record_ascii_size(const struct vigil_log *log, const struct vigil_log_record *rec);
 int vigil_log_record_ascii(const struct vigil_log *log, const struct vigil_log_record *rec,
 			   char *buf, size_t size, size_t *ret_len)

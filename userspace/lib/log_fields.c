@@ -475,3 +475,71 @@ int vigil_log_record_fields(const struct vigil_log *log, const struct vigil_log_
 	*ret = f;
 	return 0;
 }
+
+/* Templates whose first two fields are d-ng and n-ng (fast path of vigil_log_record_file()). */
+static bool leads_with_dng_nng(uint8_t tpl)
+{
+	switch (tpl) {
+	case VIGIL_LOG_TEMPLATE_IMA_NG:
+	case VIGIL_LOG_TEMPLATE_IMA_SIG:
+	case VIGIL_LOG_TEMPLATE_IMA_BUF:
+	case VIGIL_LOG_TEMPLATE_IMA_MODSIG:
+	case VIGIL_LOG_TEMPLATE_EVM_SIG:
+	case VIGIL_LOG_TEMPLATE_VIGIL_NG:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* One length-prefixed field at @*off of @p (@n bytes); advances @*off. */
+static bool next_field(const uint8_t *p, uint32_t n, uint32_t *off, bool big_endian,
+		       struct vigil_log_field *fld)
+{
+	uint32_t len;
+
+	if (n - *off < 4)
+		return false;
+	len = get_u32(p + *off, big_endian);
+	if (len > n - *off - 4)
+		return false;
+	fld->data = p + *off + 4;
+	fld->len = len;
+	*off += 4 + len;
+	return true;
+}
+
+/**
+ * vigil_log_record_file() - a record's file digest and name, without splitting every field
+ * @log: the record's log
+ * @rec: the record
+ * @ret: on success, the digest (algorithm, bytes, size) and the name; every other member zero
+ *
+ * What a verifier needs per record, at a fraction of vigil_log_record_fields()'s cost for the
+ * templates that start with d-ng and n-ng (ima-ng, ima-sig, ima-buf, ima-modsig, evm-sig,
+ * vigil-ng: nearly every record of a real log); any other record goes through
+ * vigil_log_record_fields(). The two fields are checked as that function checks them.
+ *
+ * Return: 0 or the negative errno of vigil_log_record_fields() for a malformed record.
+ */
+int vigil_log_record_file(const struct vigil_log *log, const struct vigil_log_record *rec,
+			  struct vigil_log_fields *ret)
+{
+	const uint8_t *p = vigil_log_record_data(log, rec);
+	struct vigil_log_field d = { .id = VIGIL_LOG_FIELD_D_NG },
+			       n = { .id = VIGIL_LOG_FIELD_N_NG };
+	struct digest_info di;
+	uint32_t off = 0;
+
+	if (!leads_with_dng_nng(rec->template) || (rec->flags & VIGIL_LOG_NO_DATA) ||
+	    !next_field(p, rec->data_len, &off, log->big_endian, &d) ||
+	    !next_field(p, rec->data_len, &off, log->big_endian, &n) ||
+	    check_digest_algo(&d, false, &di) < 0 || check_string(&n, VIGIL_NAME_MAX) < 0)
+		return vigil_log_record_fields(log, rec, ret);
+	*ret = (struct vigil_log_fields){ .digest_alg = di.alg,
+					  .digest = di.digest,
+					  .digest_len = di.len,
+					  .name = (const char *)n.data,
+					  .name_len = n.len - 1 };
+	return 0;
+}
