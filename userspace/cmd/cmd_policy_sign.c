@@ -287,10 +287,10 @@ static void free_keys(EVP_PKEY **keys, size_t n)
 /* Read and check the envelope. Return 0 with @out filled (a verdict), or -errno, reported. */
 static int check(const struct verify_opts *o, EVP_PKEY *const *keys, struct outcome *out)
 {
-	_cleanup_free_ uint8_t *text = NULL;
+	_cleanup_(vigil_file_unmap) struct vigil_file_map file = { 0 };
 	uint8_t id[VIGIL_SIGKEY_ID_SIZE];
-	size_t len = 0, key = 0;
-	int r = vigil_file_read(o->envelope, VIGIL_POLICY_ENVELOPE_MAX, &text, &len);
+	size_t key = 0;
+	int r = vigil_file_map(o->envelope, VIGIL_POLICY_ENVELOPE_MAX, &file);
 
 	if (r == -EFBIG) {
 		out->verdict = VIGIL_POLICY_TOO_LARGE; /* refused unread: beyond any policy */
@@ -300,8 +300,8 @@ static int check(const struct verify_opts *o, EVP_PKEY *const *keys, struct outc
 		fprintf(stderr, "vigil policy verify: %s: %s\n", o->envelope, strerror(-r));
 		return r;
 	}
-	r = vigil_policy_load_signed((const char *)text, len, keys, o->ntrust, o->now, &out->policy,
-				     &key, &out->err);
+	r = vigil_policy_load_signed((const char *)file.data, file.len, keys, o->ntrust, o->now,
+				     &out->policy, &key, &out->err);
 	if (r == 0)
 		r = vigil_sigkey_id(keys[key], id);
 	if (r < 0) {

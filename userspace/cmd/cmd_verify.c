@@ -240,9 +240,9 @@ static void policy_rejected(struct inputs *in, int verdict, const struct vigil_p
 /* The signed policy: signature, validity, version. A bad policy is a rejection, not an error. */
 static int load_policy(const struct verify_opts *o, struct inputs *in)
 {
-	_cleanup_free_ uint8_t *text = NULL;
+	_cleanup_(vigil_file_unmap) struct vigil_file_map file = { 0 };
 	struct vigil_policy_error err = { 0 };
-	size_t len = 0, key = 0;
+	size_t key = 0;
 	int r;
 
 	if (!o->policy)
@@ -250,7 +250,7 @@ static int load_policy(const struct verify_opts *o, struct inputs *in)
 	r = cmd_load_trust(CMD, o->trust, o->ntrust, in->trust);
 	if (r < 0)
 		return r;
-	r = vigil_file_read(o->policy, VIGIL_POLICY_ENVELOPE_MAX, &text, &len);
+	r = vigil_file_map(o->policy, VIGIL_POLICY_ENVELOPE_MAX, &file);
 	if (r == -EFBIG) {
 		policy_rejected(in, VIGIL_POLICY_TOO_LARGE, &err);
 		return 0;
@@ -259,8 +259,8 @@ static int load_policy(const struct verify_opts *o, struct inputs *in)
 		fprintf(stderr, "vigil " CMD ": %s: %s\n", o->policy, strerror(-r));
 		return r;
 	}
-	r = vigil_policy_load_signed((const char *)text, len, in->trust, o->ntrust, time(NULL),
-				     &in->policy, &key, &err);
+	r = vigil_policy_load_signed((const char *)file.data, file.len, in->trust, o->ntrust,
+				     time(NULL), &in->policy, &key, &err);
 	if (r < 0) {
 		fprintf(stderr, "vigil " CMD ": %s: %s\n", o->policy, strerror(-r));
 		return r;

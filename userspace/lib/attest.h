@@ -50,6 +50,23 @@ int vigil_file_write_atomic(const char *path, const void *data, size_t len, unsi
 int vigil_file_write_new(const char *path, const void *data, size_t len, unsigned int mode)
 	__attribute__((warn_unused_result));
 
+/**
+ * struct vigil_file_map - a whole file, mapped read-only (or read, when it cannot be mapped)
+ * @data: its bytes
+ * @len: their number
+ * @map: the mapping to unmap, or NULL when @data was read into memory
+ */
+struct vigil_file_map {
+	const uint8_t *data;
+	size_t len;
+	void *map;
+};
+
+int vigil_file_map(const char *path, size_t max, struct vigil_file_map *ret)
+	__attribute__((warn_unused_result));
+void vigil_file_unmap(struct vigil_file_map *m);
+void vigil_huge_pages(void *p, size_t len);
+
 /* ---- hash algorithms and PCR selections (pcrs.c) ---- */
 
 /* Nonces: TPM2B_DATA holds up to 64 bytes; fewer than 8 are not a nonce. */

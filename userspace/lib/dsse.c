@@ -227,9 +227,14 @@ static int b64_run(const char *s, size_t len, uint8_t *out, size_t max, size_t *
 /* The output buffer for @chars characters of base64 decoding to at most @max bytes. */
 static uint8_t *b64_alloc(size_t chars, size_t *max)
 {
+	uint8_t *buf;
+
 	if (*max > chars / 4 * 3 + 2)
 		*max = chars / 4 * 3 + 2; /* no more can come out of @chars characters */
-	return malloc(*max + 3 + B64_SLACK);
+	buf = malloc(*max + 3 + B64_SLACK);
+	if (buf)
+		vigil_huge_pages(buf, *max + 3 + B64_SLACK);
+	return buf;
 }
 
 /* ---- the envelope scanner ---- */

@@ -29,8 +29,6 @@
 #define REC_HEADER_MAX VIGIL_POLICY_REC_HEADER_MAX
 #define SMALL_RUN 8 /* runs up to this long are searched linearly */
 #define PREFETCH 16 /* records ahead whose slots index_build() prefetches */
-#define HUGE_PAGE ((size_t)2 << 20)
-#define HUGE_ARENA ((size_t)4 << 20) /* from this size, ask for transparent huge pages */
 
 static inline uint64_t rd64(const uint8_t *p)
 {
@@ -292,23 +290,6 @@ uint32_t vigil_policy_rec_find(const struct vigil_policy *p, const char *path, s
 }
 
 /**
- * vigil_policy_huge_pages() - ask for transparent huge pages for a large buffer
- * @p: the buffer
- * @len: its size
- *
- * The arena and the parser's record list are written once, front to back, right after they
- * are allocated: 2 MiB pages save most of their page faults (a third of a large parse).
- */
-void vigil_policy_huge_pages(void *p, size_t len)
-{
-	size_t head = (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
-
-	if (len >= HUGE_ARENA && len - head >= HUGE_PAGE)
-		(void)madvise((char *)p + head, (len - head) / HUGE_PAGE * HUGE_PAGE,
-			      MADV_HUGEPAGE);
-}
-
-/**
  * vigil_policy_rec_reserve() - make room for @extra more bytes in the record arena
  * @p: the policy
  * @extra: bytes
@@ -326,7 +307,7 @@ int vigil_policy_rec_reserve(struct vigil_policy *p, size_t extra)
 	if (r < 0)
 		return r;
 	if (p->rec_cap > old_cap)
-		vigil_policy_huge_pages(p->rec, p->rec_cap);
+		vigil_huge_pages(p->rec, p->rec_cap);
 	if (!p->rec_len) {
 		p->rec[0] = 0; /* offset 0 is no record */
 		p->rec_len = 1;

@@ -193,7 +193,6 @@ int vigil_policy_add_pattern(struct vigil_policy *p, const char *text, size_t le
 uint64_t vigil_policy_hash(const uint64_t seed[2], const void *data, size_t len);
 /* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): count needed, then element size */
 int vigil_policy_grow(void *ptr, size_t *cap, size_t need, size_t elem);
-void vigil_policy_huge_pages(void *p, size_t len);
 void vigil_policy_rec_decode(const struct vigil_policy *p, uint32_t off,
 			     struct vigil_policy_rec *r);
 size_t vigil_policy_rec_path(const struct vigil_policy *p, const struct vigil_policy_rec *r,

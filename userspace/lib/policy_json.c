@@ -836,7 +836,7 @@ static int parse_digests(struct parser *ps, const struct where *w)
 				      (ps->len - ps->pos) / (2 * ps->p->ds + 8) + 1,
 				      sizeof(*ps->recs));
 	if (r == 0)
-		vigil_policy_huge_pages(ps->recs, ps->recs_cap * sizeof(*ps->recs));
+		vigil_huge_pages(ps->recs, ps->recs_cap * sizeof(*ps->recs));
 	if (r < 0)
 		return ps->failed ? r : nomem(ps, r, w);
 	if (peek(ps) == '}') {
