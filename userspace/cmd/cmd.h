@@ -47,7 +47,6 @@ int cmd_usage_error(const char *cmd, const char *what, const char *arg);
 int cmd_option_error(const char *cmd, char *argv[], bool missing);
 int cmd_parse_nonce(const char *hex, uint8_t *out, size_t *ret_len);
 int cmd_parse_u32(const char *s, uint32_t *ret);
-size_t cmd_utf8_len(const unsigned char *s, size_t n);
 int cmd_read_file(const char *cmd, const char *path, size_t max, uint8_t **ret, size_t *ret_len);
 const char *cmd_openssl_error(char *buf, size_t size);
 int cmd_tpm_error(const char *cmd, const struct vigil_tpm *t, int r);

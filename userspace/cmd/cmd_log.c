@@ -82,7 +82,7 @@ static struct json_object *text_string(const char *s, size_t n, bool *ret_lossy)
 
 	*ret_lossy = false;
 	for (size_t i = 0; out && i < n;) {
-		size_t seq = p[i] < 0x80 ? 1 : cmd_utf8_len(p + i, n - i);
+		size_t seq = p[i] < 0x80 ? 1 : vigil_utf8_seq(p + i, n - i);
 
 		if (seq == 0 || p[i] == '\0') {
 			/* U+FFFD REPLACEMENT CHARACTER */

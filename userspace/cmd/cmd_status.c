@@ -80,7 +80,7 @@ static void print_json_string(const char *str)
 			printf("\\u%04x", *s++);
 		} else if (*s < 0x80) {
 			putchar(*s++);
-		} else if ((n = cmd_utf8_len(s, (size_t)(end - s))) > 0) {
+		} else if ((n = vigil_utf8_seq(s, (size_t)(end - s))) > 0) {
 			fwrite(s, 1, n, stdout);
 			s += n;
 		} else {

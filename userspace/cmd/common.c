@@ -195,47 +195,6 @@ int cmd_tpm_open(const char *cmd, const char *tcti, struct vigil_tpm **ret)
 }
 
 /**
- * cmd_utf8_len() - length of the well-formed UTF-8 sequence at @s
- * @s: the lead byte (not ASCII) of a multi-byte sequence
- * @n: bytes available at @s, at least 1
- *
- * Rejects overlong forms, surrogates and code points above U+10FFFF, so what is copied into JSON
- * is always valid UTF-8.
- *
- * Return: the sequence's length (2 to 4), or 0 if it is not well-formed within @n bytes.
- */
-size_t cmd_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (*s >= 0xc2 && *s <= 0xdf)
-		len = 2;
-	else if (*s >= 0xe0 && *s <= 0xef)
-		len = 3;
-	else if (*s >= 0xf0 && *s <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	if (*s == 0xe0)
-		lo = 0xa0;
-	else if (*s == 0xed)
-		hi = 0x9f;
-	else if (*s == 0xf0)
-		lo = 0x90;
-	else if (*s == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-/**
  * cmd_parse_u64() - a decimal number from the command line, digits only
  * @s: the text
  * @max: the largest value accepted

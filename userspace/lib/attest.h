@@ -23,7 +23,7 @@ struct json_object;
 struct vigil_policy;
 struct vigil_log;
 
-/* ---- hex, base64, strict JSON (codec.c, json.c) ---- */
+/* ---- hex, base64, UTF-8, strict JSON (codec.c, json.c) ---- */
 
 int vigil_hex_decode(const char *hex, size_t len, uint8_t *out, size_t size, size_t *ret_len)
 	__attribute__((warn_unused_result));
@@ -33,6 +33,9 @@ int vigil_base64_encode(const uint8_t *in, size_t len, char **ret)
 /* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): text, its length, then the bound */
 int vigil_base64_decode(const char *s, size_t len, size_t max, uint8_t **ret, size_t *ret_len)
 	__attribute__((warn_unused_result));
+
+size_t vigil_utf8_seq(const unsigned char *u, size_t avail);
+bool vigil_utf8_valid(const char *s, size_t len);
 
 #define VIGIL_JSON_DEPTH 16
 #define VIGIL_JSON_MEMBERS_MAX 64

@@ -251,3 +251,62 @@ int vigil_base64_decode(const char *s, size_t len, size_t max, uint8_t **ret, si
 	*ret_len = n;
 	return 0;
 }
+
+/**
+ * vigil_utf8_seq() - length of the UTF-8 sequence at @u
+ * @u: a byte >= 0x80 and what follows it
+ * @avail: bytes available at @u
+ *
+ * Rejects overlong forms, UTF-16 surrogates and code points above U+10FFFF.
+ *
+ * Return: 2..4, or 0 if @u does not start a valid sequence within @avail bytes.
+ */
+size_t vigil_utf8_seq(const unsigned char *u, size_t avail)
+{
+	unsigned int c = u[0], n, cp, min;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 1, cp = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 2, cp = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 3, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (avail <= n)
+		return 0;
+	for (unsigned int k = 1; k <= n; k++) {
+		if ((u[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (u[k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
+/**
+ * vigil_utf8_valid() - whether bytes are valid UTF-8 without NUL
+ * @s: the bytes
+ * @len: their number
+ *
+ * Return: true if valid (vigil_utf8_seq() for every sequence).
+ */
+bool vigil_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = 1;
+
+		if (u[i] == 0)
+			return false;
+		if (u[i] >= 0x80) {
+			n = vigil_utf8_seq(u + i, len - i);
+			if (!n)
+				return false;
+		}
+		i += n;
+	}
+	return true;
+}

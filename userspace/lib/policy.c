@@ -34,65 +34,6 @@
 /* ---- value checks shared with the parser ---- */
 
 /**
- * vigil_policy_utf8_seq() - length of the UTF-8 sequence at @u
- * @u: a byte >= 0x80 and what follows it
- * @avail: bytes available at @u
- *
- * Rejects overlong forms, UTF-16 surrogates and code points above U+10FFFF.
- *
- * Return: 2..4, or 0 if @u does not start a valid sequence within @avail bytes.
- */
-size_t vigil_policy_utf8_seq(const unsigned char *u, size_t avail)
-{
-	unsigned int c = u[0], n, cp, min;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 1, cp = c & 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 2, cp = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 3, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (avail <= n)
-		return 0;
-	for (unsigned int k = 1; k <= n; k++) {
-		if ((u[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (u[k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n + 1;
-}
-
-/**
- * vigil_policy_utf8_valid() - whether bytes are valid UTF-8 without NUL
- * @s: the bytes
- * @len: their number
- *
- * Return: true if valid (vigil_policy_utf8_seq() for every sequence).
- */
-bool vigil_policy_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	for (size_t i = 0; i < len;) {
-		size_t n = 1;
-
-		if (u[i] == 0)
-			return false;
-		if (u[i] >= 0x80) {
-			n = vigil_policy_utf8_seq(u + i, len - i);
-			if (!n)
-				return false;
-		}
-		i += n;
-	}
-	return true;
-}
-
-/**
  * vigil_policy_name_valid() - whether @name is a valid "name"
  * @name: the bytes
  * @len: their number
@@ -123,7 +64,7 @@ bool vigil_policy_name_valid(const char *name, size_t len)
  */
 int vigil_policy_path_check(const char *path, size_t len)
 {
-	if (len == 0 || len > VIGIL_POLICY_PATH_MAX || !vigil_policy_utf8_valid(path, len))
+	if (len == 0 || len > VIGIL_POLICY_PATH_MAX || !vigil_utf8_valid(path, len))
 		return -EINVAL;
 	if (path[0] != '/' && memchr(path, '/', len))
 		return -EINVAL;
@@ -423,7 +364,7 @@ int vigil_policy_add_pattern(struct vigil_policy *p, const char *text, size_t le
 	struct vigil_policy_pattern pat = { .len = len, .regex = regex };
 	int r;
 
-	if (len == 0 || len > VIGIL_POLICY_PATH_MAX || !vigil_policy_utf8_valid(text, len)) {
+	if (len == 0 || len > VIGIL_POLICY_PATH_MAX || !vigil_utf8_valid(text, len)) {
 		snprintf(why, why_size, len ? "not UTF-8 without NUL, or too long" : "empty");
 		return -EINVAL;
 	}
@@ -492,7 +433,7 @@ static bool info_valid(const struct vigil_policy_info *info, size_t ds)
 	       info->version <= VIGIL_POLICY_VERSION_MAX && info->valid_until >= TIME_MIN &&
 	       info->valid_until <= TIME_MAX && info->created >= TIME_MIN &&
 	       info->created <= TIME_MAX && gl < sizeof(info->generator) &&
-	       vigil_policy_utf8_valid(info->generator, gl) &&
+	       vigil_utf8_valid(info->generator, gl) &&
 	       (info->digest_size == 0 || info->digest_size == ds) &&
 	       (unsigned int)info->violations <= VIGIL_POLICY_VIOLATIONS_IGNORE;
 }
@@ -720,7 +661,7 @@ int vigil_policy_add_package(struct vigil_policy *p, const uint8_t *digest, cons
 	if (!p || !digest || !package)
 		return -EINVAL;
 	len = strnlen(package, VIGIL_POLICY_PACKAGE_MAX + 1);
-	if (len == 0 || len > VIGIL_POLICY_PACKAGE_MAX || !vigil_policy_utf8_valid(package, len))
+	if (len == 0 || len > VIGIL_POLICY_PACKAGE_MAX || !vigil_utf8_valid(package, len))
 		return -EINVAL;
 	found = vigil_policy_dset_find(&p->pkg, p->seed, p->ds, digest);
 	if (found >= 0)

@@ -177,9 +177,7 @@ static void label(char *out, size_t size, const char *s, size_t len)
 
 	while (i < len && n + 8 < size) {
 		unsigned char c = (unsigned char)s[i];
-		size_t k = c >= 0x80 ?
-				   vigil_policy_utf8_seq((const unsigned char *)s + i, len - i) :
-				   1;
+		size_t k = c >= 0x80 ? vigil_utf8_seq((const unsigned char *)s + i, len - i) : 1;
 
 		if (!k || n + k + 4 >= size || n >= LABEL_MAX)
 			break;
@@ -399,7 +397,7 @@ static int string_char(struct parser *ps, size_t i, const struct where *w, struc
 		return fail(ps, i, -EBADMSG, w, "control character in a string");
 	if (c >= 0x80) {
 		out->used = out->len =
-			vigil_policy_utf8_seq((const unsigned char *)ps->s + i, ps->len - i);
+			vigil_utf8_seq((const unsigned char *)ps->s + i, ps->len - i);
 		if (!out->used)
 			return fail(ps, i, -EBADMSG, w, "invalid UTF-8");
 		memcpy(out->c, ps->s + i, out->len);
@@ -478,7 +476,7 @@ static int lex_string(struct parser *ps, char *buf, size_t max, const struct whe
 			return lex_escaped(ps, i, buf, max, w, out);
 		if (ch < 0x20)
 			return fail(ps, i, -EBADMSG, w, "control character in a string");
-		k = vigil_policy_utf8_seq(s + i, ps->len - i);
+		k = vigil_utf8_seq(s + i, ps->len - i);
 		if (!k)
 			return fail(ps, i, -EBADMSG, w, "invalid UTF-8");
 		i += k;

@@ -237,37 +237,6 @@ bool rv_name_other_kernel(const char *name, const char *release)
 	return false;
 }
 
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (*s >= 0xc2 && *s <= 0xdf)
-		len = 2;
-	else if (*s >= 0xe0 && *s <= 0xef)
-		len = 3;
-	else if (*s >= 0xf0 && *s <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	if (*s == 0xe0)
-		lo = 0xa0;
-	else if (*s == 0xed)
-		hi = 0x9f;
-	else if (*s == 0xf0)
-		lo = 0x90;
-	else if (*s == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /**
  * rv_name_valid() - whether a policy can hold a name (policy.h: paths)
  * @name: the name
@@ -277,18 +246,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
  */
 bool rv_name_valid(const char *name, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)name;
-
-	if (len == 0 || len > VIGIL_POLICY_PATH_MAX)
-		return false;
-	for (size_t i = 0; i < len;) {
-		size_t n = s[i] < 0x80 ? 1 : utf8_seq(s + i, len - i);
-
-		if (n == 0 || s[i] == '\0')
-			return false;
-		i += n;
-	}
-	return true;
+	return len > 0 && len <= VIGIL_POLICY_PATH_MAX && vigil_utf8_valid(name, len);
 }
 
 /**

@@ -43,6 +43,20 @@ static int state_path(const char *dir, const uint8_t keyid[VIGIL_AK_KEYID_SIZE],
 	return 0;
 }
 
+/* Create @path if needed and wait for its exclusive lock. */
+static int lock_file(const char *path, int *ret_fd)
+{
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return -errno;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
 /**
  * vigil_state_lock() - take the exclusive lock on one AK's state
  * @dir: the state directory (must exist)
@@ -56,19 +70,9 @@ static int state_path(const char *dir, const uint8_t keyid[VIGIL_AK_KEYID_SIZE],
 int vigil_state_lock(const char *dir, const uint8_t keyid[VIGIL_AK_KEYID_SIZE], int *ret_fd)
 {
 	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int fd = -1;
 	int r = state_path(dir, keyid, ".lock", &path);
 
-	if (r < 0)
-		return r;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		return -errno;
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return -errno;
-	*ret_fd = TAKE_FD(fd);
-	return 0;
+	return r < 0 ? r : lock_file(path, ret_fd);
 }
 
 static int get_u64(struct json_object *root, const char *key, uint64_t max, uint64_t *ret)
@@ -178,19 +182,9 @@ static int policy_path(const char *dir, const char *name, const char *suffix, ch
 int vigil_state_policy_lock(const char *dir, const char *name, int *ret_fd)
 {
 	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int fd = -1;
 	int r = policy_path(dir, name, ".lock", &path);
 
-	if (r < 0)
-		return r;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		return -errno;
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return -errno;
-	*ret_fd = TAKE_FD(fd);
-	return 0;
+	return r < 0 ? r : lock_file(path, ret_fd);
 }
 
 /**
