@@ -31,6 +31,8 @@
 #include "log.h"
 #include "policy.h"
 
+#define BATCH 16 /* records whose policy lookups are prefetched together */
+
 struct appraisal {
 	const struct vigil_policy *policy;
 	const struct vigil_policy_info *info;
@@ -171,21 +173,49 @@ static int check_fields(struct appraisal *a, size_t index, const struct vigil_lo
 	return 0;
 }
 
-static int check_record(struct appraisal *a, const struct vigil_log *log, size_t index)
+static int check_record(struct appraisal *a, const struct vigil_log *log, size_t index, bool have,
+			const struct vigil_log_fields *f)
 {
-	const struct vigil_log_record *rec = &log->records[index];
-	struct vigil_log_fields f;
-	bool have = vigil_log_record_file(log, rec, &f) == 0;
-
-	if (rec->flags & VIGIL_LOG_VIOLATION)
-		return violation(a, index, have ? &f : NULL);
-	if (have && f.digest && f.name)
-		return check_fields(a, index, &f);
-	if (!add_failure(a, index, VIGIL_RECORD_UNREADABLE, have ? &f : NULL))
+	if (log->records[index].flags & VIGIL_LOG_VIOLATION)
+		return violation(a, index, have ? f : NULL);
+	if (have && f->digest && f->name)
+		return check_fields(a, index, f);
+	if (!add_failure(a, index, VIGIL_RECORD_UNREADABLE, have ? f : NULL))
 		return -ENOMEM;
 	return 0;
 }
 
+/*
+ * Records [@from, @to) of the PCR, in batches: first every record's name and digest, with a
+ * prefetch of the policy bucket its check will probe, then the checks, so the cache misses of
+ * a large policy overlap instead of adding up.
+ */
+static int check_records(struct appraisal *a, const struct vigil_log *log, size_t covered,
+			 uint32_t pcr)
+{
+	struct vigil_log_fields f[BATCH];
+	size_t idx[BATCH];
+	bool have[BATCH];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < covered && i < log->count;) {
+		size_t n = 0;
+
+		for (; n < BATCH && i < covered && i < log->count; i++) {
+			if (log->records[i].pcr != pcr)
+				continue;
+			idx[n] = i;
+			have[n] = vigil_log_record_file(log, &log->records[i], &f[n]) == 0;
+			if (have[n] && f[n].name)
+				vigil_policy_prefetch(a->policy, f[n].name, f[n].name_len);
+			n++;
+		}
+		a->v->records_checked += n;
+		for (size_t k = 0; r == 0 && k < n; k++)
+			r = check_record(a, log, idx[k], have[k], &f[k]);
+	}
+	return r;
+}
 /* Golden PCR values: each must have been quoted (claimed values, digest-checked) and equal. */
 static int check_golden_pcrs(struct appraisal *a, const struct vigil_pcr_values *quoted)
 {
@@ -236,12 +266,8 @@ int vigil_appraise(const struct vigil_log *log, size_t covered, const struct vig
 	v->policy_version = a.info->version;
 	v->policy_applied = true;
 	r = a.info->pcrs ? check_golden_pcrs(&a, quoted) : 0;
-	for (size_t i = 0; r == 0 && i < covered && i < log->count; i++) {
-		if (log->records[i].pcr != pcr)
-			continue;
-		v->records_checked++;
-		r = check_record(&a, log, i);
-	}
+	if (r == 0)
+		r = check_records(&a, log, covered, pcr);
 	if (r < 0)
 		return r;
 	if (a.boot_aggregate_failed)

@@ -164,6 +164,7 @@ const struct vigil_policy_info *vigil_policy_info(const struct vigil_policy *p);
 int vigil_policy_check(const struct vigil_policy *p, const char *path, size_t path_len,
 		       const uint8_t *digest, enum vigil_policy_result *ret)
 	__attribute__((warn_unused_result));
+void vigil_policy_prefetch(const struct vigil_policy *p, const char *path, size_t path_len);
 size_t vigil_policy_expected(const struct vigil_policy *p, const char *path, size_t path_len,
 			     const uint8_t **ret_digests);
 const char *vigil_policy_package(const struct vigil_policy *p, const uint8_t *digest);
