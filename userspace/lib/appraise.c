@@ -186,12 +186,12 @@ static int check_record(struct appraisal *a, const struct vigil_log *log, size_t
 }
 
 /*
- * Records [@from, @to) of the PCR, in batches: first every record's name and digest, with a
+ * The first @covered records of @pcr, in batches: first every record's name and digest, with a
  * prefetch of the policy bucket its check will probe, then the checks, so the cache misses of
  * a large policy overlap instead of adding up.
  */
-static int check_records(struct appraisal *a, const struct vigil_log *log, size_t covered,
-			 uint32_t pcr)
+static int check_records(struct appraisal *a, uint32_t pcr, const struct vigil_log *log,
+			 size_t covered)
 {
 	struct vigil_log_fields f[BATCH];
 	size_t idx[BATCH];
@@ -267,7 +267,7 @@ int vigil_appraise(const struct vigil_log *log, size_t covered, const struct vig
 	v->policy_applied = true;
 	r = a.info->pcrs ? check_golden_pcrs(&a, quoted) : 0;
 	if (r == 0)
-		r = check_records(&a, log, covered, pcr);
+		r = check_records(&a, pcr, log, covered);
 	if (r < 0)
 		return r;
 	if (a.boot_aggregate_failed)
