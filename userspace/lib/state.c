@@ -86,6 +86,25 @@ static int get_u64(struct json_object *root, const char *key, uint64_t max, uint
 	return 0;
 }
 
+/* A state file as a JSON object: -ENOENT if missing, -EBADMSG if it is not one. */
+static int read_state(const char *path, struct json_object **ret)
+{
+	_cleanup_(json_object_putp) struct json_object *root = NULL;
+	_cleanup_free_ uint8_t *text = NULL;
+	size_t len;
+	int r = vigil_file_read(path, STATE_MAX, &text, &len);
+
+	if (r < 0)
+		return r == -EFBIG ? -EBADMSG : r;
+	r = vigil_json_parse((const char *)text, len, STATE_MAX, &root);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EBADMSG;
+	if (!json_object_is_type(root, json_type_object))
+		return -EBADMSG;
+	*ret = TAKE_PTR(root);
+	return 0;
+}
+
 /**
  * vigil_state_load() - read one AK's last accepted clock
  * @dir: the state directory
@@ -99,22 +118,15 @@ int vigil_state_load(const char *dir, const uint8_t keyid[VIGIL_AK_KEYID_SIZE],
 		     struct vigil_clock_state *ret)
 {
 	_cleanup_(json_object_putp) struct json_object *root = NULL;
-	_cleanup_free_ uint8_t *text = NULL;
 	_cleanup_free_ char *path = NULL;
 	uint64_t version, reset, restart, clock;
-	size_t len;
 	int r = state_path(dir, keyid, ".json", &path);
 
+	if (r == 0)
+		r = read_state(path, &root);
 	if (r < 0)
 		return r;
-	r = vigil_file_read(path, STATE_MAX, &text, &len);
-	if (r < 0)
-		return r == -EFBIG ? -EBADMSG : r;
-	r = vigil_json_parse((const char *)text, len, STATE_MAX, &root);
-	if (r < 0)
-		return r == -ENOMEM ? r : -EBADMSG;
-	if (!json_object_is_type(root, json_type_object) ||
-	    get_u64(root, "vigil_state", UINT32_MAX, &version) < 0 || version != STATE_VERSION ||
+	if (get_u64(root, "vigil_state", UINT32_MAX, &version) < 0 || version != STATE_VERSION ||
 	    get_u64(root, "reset_count", UINT32_MAX, &reset) < 0 ||
 	    get_u64(root, "restart_count", UINT32_MAX, &restart) < 0 ||
 	    get_u64(root, "clock", INT64_MAX, &clock) < 0)
@@ -199,22 +211,15 @@ int vigil_state_policy_lock(const char *dir, const char *name, int *ret_fd)
 int vigil_state_policy_load(const char *dir, const char *name, uint64_t *ret_version)
 {
 	_cleanup_(json_object_putp) struct json_object *root = NULL;
-	_cleanup_free_ uint8_t *text = NULL;
 	_cleanup_free_ char *path = NULL;
 	uint64_t format, version;
-	size_t len;
 	int r = policy_path(dir, name, ".json", &path);
 
+	if (r == 0)
+		r = read_state(path, &root);
 	if (r < 0)
 		return r;
-	r = vigil_file_read(path, STATE_MAX, &text, &len);
-	if (r < 0)
-		return r == -EFBIG ? -EBADMSG : r;
-	r = vigil_json_parse((const char *)text, len, STATE_MAX, &root);
-	if (r < 0)
-		return r == -ENOMEM ? r : -EBADMSG;
-	if (!json_object_is_type(root, json_type_object) ||
-	    get_u64(root, "vigil_policy_state", UINT32_MAX, &format) < 0 ||
+	if (get_u64(root, "vigil_policy_state", UINT32_MAX, &format) < 0 ||
 	    format != STATE_VERSION || get_u64(root, "version", INT64_MAX, &version) < 0)
 		return -EBADMSG;
 	*ret_version = version;
