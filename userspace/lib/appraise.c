@@ -59,7 +59,7 @@ static struct vigil_record_failure *add_failure(struct appraisal *a, size_t inde
 		a->cap = cap;
 	}
 	e = &v->failures[v->failure_count];
-	*e = (struct vigil_record_failure){ .index = index, .reason = reason };
+	*e = (struct vigil_record_failure){ .index = index, .reason = reason, .hook = -1 };
 	e->path = f && f->name ? strndup(f->name, f->name_len) : strdup("");
 	if (!e->path)
 		return NULL;
@@ -173,8 +173,8 @@ static int check_fields(struct appraisal *a, size_t index, const struct vigil_lo
 	return 0;
 }
 
-static int check_record(struct appraisal *a, const struct vigil_log *log, size_t index, bool have,
-			const struct vigil_log_fields *f)
+static int check_one(struct appraisal *a, const struct vigil_log *log, size_t index, bool have,
+		     const struct vigil_log_fields *f)
 {
 	if (log->records[index].flags & VIGIL_LOG_VIOLATION)
 		return violation(a, index, have ? f : NULL);
@@ -183,6 +183,21 @@ static int check_record(struct appraisal *a, const struct vigil_log *log, size_t
 	if (!add_failure(a, index, VIGIL_RECORD_UNREADABLE, have ? f : NULL))
 		return -ENOMEM;
 	return 0;
+}
+
+/* A failure names the hook that measured the record (configuration or program?); the fast
+ * path does not decode vigil-ng's context, so a failing record is decoded once more. */
+static int check_record(struct appraisal *a, const struct vigil_log *log, size_t index, bool have,
+			const struct vigil_log_fields *f)
+{
+	size_t before = a->v->failure_count;
+	struct vigil_log_fields full;
+	int r = check_one(a, log, index, have, f);
+
+	if (r == 0 && a->v->failure_count > before &&
+	    vigil_log_record_fields(log, &log->records[index], &full) == 0 && full.has_ctx)
+		a->v->failures[a->v->failure_count - 1].hook = (int32_t)full.ctx.hook;
+	return r;
 }
 
 /*
@@ -265,6 +280,7 @@ int vigil_appraise(const struct vigil_log *log, size_t covered, const struct vig
 	snprintf(v->policy_name, sizeof(v->policy_name), "%s", a.info->name);
 	v->policy_version = a.info->version;
 	v->policy_applied = true;
+	v->boot_appraised = a.info->pcrs || a.info->has_boot_aggregate;
 	r = a.info->pcrs ? check_golden_pcrs(&a, quoted) : 0;
 	if (r == 0)
 		r = check_records(&a, pcr, log, covered);

@@ -35,6 +35,8 @@ int vigil_base64_decode(const char *s, size_t len, size_t max, uint8_t **ret, si
 	__attribute__((warn_unused_result));
 
 size_t vigil_utf8_seq(const unsigned char *u, size_t avail);
+int vigil_grow(void *p, size_t n, size_t *cap, size_t size, size_t first)
+	__attribute__((warn_unused_result));
 bool vigil_utf8_valid(const char *s, size_t len);
 
 #define VIGIL_JSON_DEPTH 16
@@ -42,6 +44,7 @@ bool vigil_utf8_valid(const char *s, size_t len);
 int vigil_json_parse(const char *text, size_t len, size_t max, struct json_object **ret)
 	__attribute__((warn_unused_result));
 int vigil_json_add(struct json_object *obj, const char *key, struct json_object *val);
+struct json_object *vigil_json_text(const char *s);
 int vigil_json_format(struct json_object *obj, char **ret) __attribute__((warn_unused_result));
 
 /* ---- files (file.c) ---- */
@@ -225,6 +228,8 @@ enum vigil_record_reason {
  * @index: the record's index in the log
  * @reason: why
  * @warning: listed only: the policy's "violations": "warn" (does not reject)
+ * @hook: the hook that measured the record (enum vigil_hook of kernel/uapi/vigil.h), or -1
+ *	when the log's template does not say (IMA's ima-ng)
  * @path: the record's name (file path), NUL-terminated, may be empty
  * @alg: the file digest's algorithm as logged ("sha256"), may be empty
  * @digest: the file digest as logged
@@ -237,6 +242,7 @@ struct vigil_record_failure {
 	size_t index;
 	enum vigil_record_reason reason;
 	bool warning;
+	int32_t hook;
 	char *path;
 	char alg[16];
 	uint8_t digest[64];
@@ -258,11 +264,13 @@ struct vigil_clock_state {
 };
 
 /**
- * struct vigil_verdict - the outcome of verifying one quote (and log)
+ * struct vigil_verdict - the outcome of verifying one quote (and log); members are ordered by
+ * alignment, not by meaning
  * @accepted: true only if every check that ran passed and none failed
  * @reason: why it was rejected (VIGIL_REJECT_NONE when accepted)
  * @failed: the check that failed (meaningful only when !@accepted)
- * @detail: a static, human-readable elaboration of @reason, or NULL
+ * @detail: a human-readable elaboration of @reason, or NULL: static, or @detail_text
+ * @detail_text: storage for a @detail that is not static (a verdict is not copied by value)
  * @checks: result of every check
  * @policy_applied: false: authenticity and freshness only, no reference values were used
  * @have_quote: @clock, @firmware, @safe and @selection come from a parsed attest structure
@@ -278,35 +286,40 @@ struct vigil_clock_state {
  * @policy_keyid: the key id of the trusted key whose signature verified it
  * @records_checked: covered records of the log's PCR the policy looked at
  * @records_excluded: of them, records whose path the policy excludes
+ * @boot_appraised: the policy has a golden boot_aggregate or golden PCR values, and they were
+ *	compared (their failures are in @reason / @failures)
  * @failure_count: entries in @failures
  * @failures: every record the policy did not allow (warnings included), in log order; owned
  *	by the verdict, released with vigil_verdict_release()
  */
 struct vigil_verdict {
-	bool accepted;
-	enum vigil_reject reason;
-	enum vigil_check failed;
 	const char *detail;
-	enum vigil_check_result checks[VIGIL_CHECK_COUNT];
-	bool policy_applied;
-	bool have_quote;
-	struct vigil_clock_state clock;
-	bool safe;
-	uint64_t firmware;
-	TPML_PCR_SELECTION selection;
+	struct vigil_record_failure *failures;
+	size_t failure_count;
 	size_t log_records;
 	size_t records_covered;
-	uint8_t ak_keyid[VIGIL_AK_KEYID_SIZE];
-	char policy_name[129];
-	uint64_t policy_version;
-	uint8_t policy_keyid[32];
 	size_t records_checked;
 	size_t records_excluded;
-	size_t failure_count;
-	struct vigil_record_failure *failures;
+	uint64_t firmware;
+	uint64_t policy_version;
+	struct vigil_clock_state clock;
+	enum vigil_reject reason;
+	enum vigil_check failed;
+	enum vigil_check_result checks[VIGIL_CHECK_COUNT];
+	TPML_PCR_SELECTION selection;
+	uint8_t ak_keyid[VIGIL_AK_KEYID_SIZE];
+	uint8_t policy_keyid[32];
+	char policy_name[129];
+	char detail_text[400];
+	bool accepted;
+	bool policy_applied;
+	bool have_quote;
+	bool safe;
+	bool boot_appraised;
 };
 
 const char *vigil_record_reason_name(enum vigil_record_reason reason);
+const char *vigil_hook_name(uint32_t hook);
 void vigil_verdict_release(struct vigil_verdict *v);
 const char *vigil_reject_name(enum vigil_reject reason);
 const char *vigil_check_name(enum vigil_check check);
@@ -317,6 +330,8 @@ void vigil_verdict_skip(struct vigil_verdict *v, enum vigil_check check);
 void vigil_verdict_fail(struct vigil_verdict *v, enum vigil_check check, enum vigil_reject reason,
 			const char *detail);
 void vigil_verdict_finish(struct vigil_verdict *v);
+int vigil_failure_to_json(const struct vigil_record_failure *f, bool expected,
+			  struct json_object *o) __attribute__((warn_unused_result));
 int vigil_verdict_to_json(const struct vigil_verdict *v, char **ret)
 	__attribute__((warn_unused_result));
 

@@ -310,3 +310,30 @@ bool vigil_utf8_valid(const char *s, size_t len)
 	}
 	return true;
 }
+
+/**
+ * vigil_grow() - make room for one more element in a growing array
+ * @p: the address of the array pointer (NULL when empty)
+ * @n: the elements in use
+ * @cap: the elements allocated, doubled (from @first) when @n reaches it
+ * @size: the size of one element
+ * @first: the first allocation's number of elements
+ *
+ * Return: 0, or -ENOMEM with the array unchanged.
+ */
+int vigil_grow(void *p, size_t n, size_t *cap, size_t size, size_t first)
+{
+	void **arr = p;
+	size_t want;
+	void *bigger;
+
+	if (n < *cap)
+		return 0;
+	want = *cap ? *cap * 2 : first;
+	bigger = reallocarray(*arr, want, size);
+	if (!bigger)
+		return -ENOMEM;
+	*arr = bigger;
+	*cap = want;
+	return 0;
+}

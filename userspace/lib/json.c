@@ -15,7 +15,9 @@
  * duplicate or escaped member names.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -181,6 +183,42 @@ int vigil_json_parse(const char *text, size_t len, size_t max, struct json_objec
 	}
 	*ret = obj;
 	return 0;
+}
+
+/**
+ * vigil_json_text() - a JSON string of bytes that may not be UTF-8 (file names from a log)
+ * @s: the bytes, NUL-terminated
+ *
+ * File names are bytes, JSON strings Unicode: each byte that does not begin a valid UTF-8
+ * sequence becomes U+FFFD, so every writer emits valid JSON and every strict reader
+ * (vigil_json_parse()) takes it back.
+ *
+ * Return: the new string object, or NULL when out of memory.
+ */
+struct json_object *vigil_json_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), len = 0;
+	struct json_object *o = NULL;
+	char *out = n < INT32_MAX / 3 ? malloc(3 * n + 1) : NULL;
+
+	for (size_t i = 0; out && i < n;) {
+		size_t seq = p[i] < 0x80 ? 1 : vigil_utf8_seq(p + i, n - i);
+
+		if (!seq) {
+			out[len++] = (char)0xef; /* U+FFFD REPLACEMENT CHARACTER */
+			out[len++] = (char)0xbf;
+			out[len++] = (char)0xbd;
+			i++;
+			continue;
+		}
+		for (size_t k = 0; k < seq; k++)
+			out[len++] = (char)p[i++];
+	}
+	if (out)
+		o = json_object_new_string_len(out, (int)len);
+	free(out);
+	return o;
 }
 
 /**

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "attest.h"
+#include "uapi/vigil.h"
 #include "cleanup.h"
 
 static const char *const reject_names[VIGIL_REJECT_COUNT] = {
@@ -96,6 +97,27 @@ const char *vigil_record_reason_name(enum vigil_record_reason reason)
 {
 	return (unsigned int)reason <= VIGIL_RECORD_UNREADABLE ? record_reason_names[reason] :
 								 "unknown";
+}
+
+/**
+ * vigil_hook_name() - the kernel's name of the hook that measured a record
+ * @hook: enum vigil_hook (kernel/uapi/vigil.h)
+ *
+ * Return: "BPRM_CHECK", ..., "FILE_CHECK" as in measurement rules; "NONE" for records no hook
+ * made (boot_aggregate, the rules record); "unknown" outside the enum.
+ */
+const char *vigil_hook_name(uint32_t hook)
+{
+	static const char *const names[] = {
+		[VIGIL_HOOK_NONE] = "NONE",
+		[VIGIL_HOOK_BPRM_CHECK] = "BPRM_CHECK",
+		[VIGIL_HOOK_MMAP_CHECK] = "MMAP_CHECK",
+		[VIGIL_HOOK_MODULE_CHECK] = "MODULE_CHECK",
+		[VIGIL_HOOK_FIRMWARE_CHECK] = "FIRMWARE_CHECK",
+		[VIGIL_HOOK_FILE_CHECK] = "FILE_CHECK",
+	};
+
+	return hook < sizeof(names) / sizeof(names[0]) ? names[hook] : "unknown";
 }
 
 /**
@@ -268,24 +290,36 @@ static struct json_object *hex_string(const uint8_t *b, size_t len)
 	return json_object_new_string(hex);
 }
 
-static int failure_fields(const struct vigil_record_failure *f, struct json_object *o)
+/**
+ * vigil_failure_to_json() - one record failure's members (docs/evidence-format.md)
+ * @f: the failure
+ * @expected: also the digests the policy allows at its path
+ * @o: the object to add them to
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vigil_failure_to_json(const struct vigil_record_failure *f, bool expected,
+			  struct json_object *o)
 {
 	struct json_object *exp = NULL;
 	int r;
 
 	r = vigil_json_add(o, "index", json_object_new_uint64(f->index));
 	if (r == 0)
-		r = vigil_json_add(o, "path", json_object_new_string(f->path ? f->path : ""));
+		r = vigil_json_add(o, "path", vigil_json_text(f->path ? f->path : ""));
 	if (r == 0)
 		r = vigil_json_add(o, "reason",
 				   json_object_new_string(vigil_record_reason_name(f->reason)));
 	if (r == 0 && f->warning)
 		r = vigil_json_add(o, "warning", json_object_new_boolean(true));
+	if (r == 0 && f->hook >= 0)
+		r = vigil_json_add(o, "hook",
+				   json_object_new_string(vigil_hook_name((uint32_t)f->hook)));
 	if (r == 0 && f->digest_len)
-		r = vigil_json_add(o, "alg", json_object_new_string(f->alg));
+		r = vigil_json_add(o, "alg", vigil_json_text(f->alg));
 	if (r == 0 && f->digest_len)
 		r = vigil_json_add(o, "digest", hex_string(f->digest, f->digest_len));
-	if (r < 0 || !f->expected_count)
+	if (r < 0 || !expected || !f->expected_count)
 		return r;
 	exp = json_object_new_array();
 	r = vigil_json_add(o, "expected", exp);
@@ -304,7 +338,7 @@ static struct json_object *failures_json(const struct vigil_verdict *v)
 	for (size_t i = 0; arr && i < v->failure_count; i++) {
 		struct json_object *f = json_object_new_object();
 
-		if (!f || failure_fields(&v->failures[i], f) < 0 ||
+		if (!f || vigil_failure_to_json(&v->failures[i], true, f) < 0 ||
 		    json_object_array_add(arr, f) < 0) {
 			json_object_put(f);
 			json_object_put(arr);
@@ -332,6 +366,8 @@ static int policy_fields(const struct vigil_verdict *v, struct json_object *o)
 	if (r == 0)
 		r = vigil_json_add(p, "records_excluded",
 				   json_object_new_uint64(v->records_excluded));
+	if (r == 0)
+		r = vigil_json_add(p, "boot_appraised", json_object_new_boolean(v->boot_appraised));
 	if (r == 0)
 		r = vigil_json_add(o, "failures", failures_json(v));
 	return r;
