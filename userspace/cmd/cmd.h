@@ -15,6 +15,8 @@
 
 #include <openssl/types.h>
 
+#include "compliance.h"
+
 /* Exit codes are an interface (DESIGN.md §4): never renumber. */
 enum {
 	VIGIL_EXIT_OK = 0, /* ok / trusted */
@@ -33,6 +35,9 @@ int cmd_load(int argc, char *argv[]);
 int cmd_unload(int argc, char *argv[]);
 int cmd_key(int argc, char *argv[]);
 int cmd_policy(int argc, char *argv[]);
+int cmd_ear(int argc, char *argv[]);
+int cmd_archive(int argc, char *argv[]);
+int cmd_report(int argc, char *argv[]);
 /* `vigil policy <sub>`: cmd_policy.c dispatches to these */
 int cmd_policy_create(int argc, char *argv[]);
 int cmd_policy_import(int argc, char *argv[]);
@@ -41,7 +46,61 @@ int cmd_policy_sign(int argc, char *argv[]);
 int cmd_policy_verify(int argc, char *argv[]);
 int cmd_policy_show(int argc, char *argv[]);
 
+/* cmd_verify_record.c: `vigil verify`'s EAR and archive entry */
+
+/**
+ * struct verify_record - what one `vigil verify` used and leaves behind
+ * @ear_key: --ear-key (sign an EAR), or NULL
+ * @ear_out: --ear (where to write it; "-" stdout), or NULL
+ * @profile: --ear-profile
+ * @archive: --archive DIR, or NULL
+ * @device: --device, or the AK key id in hex (@device_buf)
+ * @tsa: --tsa URL and --tsa-ca (@tsa_ca)
+ * @now: the verification time
+ * @in: the verification's inputs, as vigil_reverify() takes them
+ * @trust, @trust_len, @ntrust: the --trust keys' PEM bytes
+ * @ear, @ear_pub: the signed EAR and its key's public PEM (owned)
+ */
+struct verify_record {
+	const char *ear_key;
+	const char *ear_out;
+	enum vigil_ear_profile profile;
+	const char *archive;
+	const char *device;
+	char device_buf[2 * VIGIL_AK_KEYID_SIZE + 1];
+	char selection[64];
+	struct vigil_tsa tsa;
+	uint8_t *tsa_ca;
+	int64_t now;
+	struct vigil_reverify_input in;
+	uint8_t *trust[VIGIL_ARCHIVE_TRUST_MAX];
+	size_t trust_len[VIGIL_ARCHIVE_TRUST_MAX];
+	size_t ntrust;
+	char *ear;
+	char *ear_pub;
+};
+
+void verify_record_release(struct verify_record *rec);
+int verify_record_ear(struct verify_record *rec, const struct vigil_verdict *v);
+int verify_record_trust(struct verify_record *rec, const char *const *paths, size_t n);
+int verify_record_archive(const struct verify_record *rec, struct vigil_archive *a,
+			  const char *verdict);
+
 /* common.c: what several subcommands share */
+
+/**
+ * struct cmd_sub - one subcommand of a command with subcommands
+ * @name: its name ("verify")
+ * @fn: what runs it, with argv[0] its name
+ * @description: one line for the command's usage
+ */
+struct cmd_sub {
+	const char *name;
+	int (*fn)(int argc, char *argv[]);
+	const char *description;
+};
+
+int cmd_dispatch(const char *cmd, int argc, char *argv[], const struct cmd_sub *subs, size_t n);
 struct vigil_tpm;
 int cmd_usage_error(const char *cmd, const char *what, const char *arg);
 int cmd_option_error(const char *cmd, char *argv[], bool missing);
@@ -56,5 +115,6 @@ int cmd_parse_u64(const char *s, uint64_t max, uint64_t *ret);
 int cmd_parse_time(const char *s, int64_t *ret);
 void cmd_format_time(int64_t t, char *buf, size_t size);
 int cmd_load_trust(const char *cmd, const char *const *paths, size_t n, EVP_PKEY **keys);
+int cmd_load_private(const char *cmd, const char *path, EVP_PKEY **ret);
 
 #endif /* VIGIL_CMD_H */

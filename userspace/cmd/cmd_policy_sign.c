@@ -53,27 +53,6 @@ static void sign_usage(FILE *f)
 		"  -h, --help       show this help\n");
 }
 
-static int load_private(const char *cmd, const char *path, EVP_PKEY **ret)
-{
-	_cleanup_erase_free_ uint8_t *pem = NULL;
-	size_t len = 0;
-	char err[256];
-	int r;
-
-	if (cmd_read_file(cmd, path, VIGIL_SIGKEY_PEM_MAX, &pem, &len) < 0)
-		return -EIO;
-	r = vigil_sigkey_load_private(pem, len, ret);
-	if (r == -EKEYREJECTED)
-		fprintf(stderr, "vigil %s: %s: not an ECDSA P-256 or Ed25519 key\n", cmd, path);
-	else if (r == -EACCES)
-		fprintf(stderr, "vigil %s: %s: encrypted; vigil reads unencrypted keys only\n", cmd,
-			path);
-	else if (r < 0)
-		fprintf(stderr, "vigil %s: %s: no private key: %s\n", cmd, path,
-			cmd_openssl_error(err, sizeof(err)));
-	return r;
-}
-
 /* The document a signature will vouch for must be one a verifier accepts. */
 static int check_document(const char *path, const uint8_t *text, size_t len)
 {
@@ -174,7 +153,7 @@ static int sign(const char *in, const char *keyfile, const char *out, bool appen
 	char keyid[2 * VIGIL_SIGKEY_ID_SIZE + 1], err[256];
 	int r;
 
-	if (load_private("policy sign", keyfile, &key) < 0)
+	if (cmd_load_private("policy sign", keyfile, &key) < 0)
 		return VIGIL_EXIT_RUNTIME;
 	r = envelope_for(in, append, &env);
 	if (r != VIGIL_EXIT_OK)

@@ -291,3 +291,68 @@ int cmd_load_trust(const char *cmd, const char *const *paths, size_t n, EVP_PKEY
 	}
 	return 0;
 }
+
+/**
+ * cmd_load_private() - read a signing key (vigil key generate), reporting failures
+ * @cmd: the subcommand, for messages
+ * @path: the PEM file
+ * @ret: the key; EVP_PKEY_free() it
+ *
+ * Return: 0, or a negative errno after one message naming the file.
+ */
+int cmd_load_private(const char *cmd, const char *path, EVP_PKEY **ret)
+{
+	_cleanup_erase_free_ uint8_t *pem = NULL;
+	size_t len = 0;
+	char err[256];
+	int r;
+
+	if (cmd_read_file(cmd, path, VIGIL_SIGKEY_PEM_MAX, &pem, &len) < 0)
+		return -EIO;
+	r = vigil_sigkey_load_private(pem, len, ret);
+	if (r == -EKEYREJECTED)
+		fprintf(stderr, "vigil %s: %s: not an ECDSA P-256 or Ed25519 key\n", cmd, path);
+	else if (r == -EACCES)
+		fprintf(stderr, "vigil %s: %s: encrypted; vigil reads unencrypted keys only\n", cmd,
+			path);
+	else if (r < 0)
+		fprintf(stderr, "vigil %s: %s: no private key: %s\n", cmd, path,
+			cmd_openssl_error(err, sizeof(err)));
+	return r;
+}
+
+static void dispatch_usage(FILE *f, const char *cmd, const struct cmd_sub *subs, size_t n)
+{
+	fprintf(f, "Usage: vigil %s <subcommand> [<args>]\n\nSubcommands:\n", cmd);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].description);
+	fprintf(f, "\nRun 'vigil %s <subcommand> --help' for its options.\n", cmd);
+}
+
+/**
+ * cmd_dispatch() - run the subcommand of a command with subcommands (vigil policy, ear, ...)
+ * @cmd: the command ("policy")
+ * @argc: argument count, including argv[0] (@cmd)
+ * @argv: the arguments after "vigil"; the subcommand gets them from its own name on
+ * @subs: its subcommands
+ * @n: their number
+ *
+ * Return: the subcommand's VIGIL_EXIT_* code; VIGIL_EXIT_USAGE for a missing or unknown one.
+ */
+int cmd_dispatch(const char *cmd, int argc, char *argv[], const struct cmd_sub *subs, size_t n)
+{
+	if (argc < 2) {
+		dispatch_usage(stderr, cmd, subs, n);
+		return VIGIL_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		dispatch_usage(stdout, cmd, subs, n);
+		return VIGIL_EXIT_OK;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(argv[1], subs[i].name))
+			return subs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "vigil %s: unknown subcommand '%s'\n", cmd, argv[1]);
+	fprintf(stderr, "Try 'vigil %s --help'.\n", cmd);
+	return VIGIL_EXIT_USAGE;
+}

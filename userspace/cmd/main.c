@@ -30,6 +30,7 @@ static const struct {
 	{ "evidence", cmd_evidence, "convert evidence for other tools (evidence export)" },
 	{ "key", cmd_key, "generate a policy-signing key (key generate)" },
 	{ "policy", cmd_policy, "create, sign, verify, import and export attestation policies" },
+	{ "ear", cmd_ear, "check a signed attestation result (ear verify)" },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
