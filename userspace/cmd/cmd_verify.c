@@ -28,6 +28,7 @@
 #include "attest.h"
 #include "cleanup.h"
 #include "cmd.h"
+#include "compliance.h"
 #include "policy.h"
 #include "uapi/vigil.h"
 
@@ -53,6 +54,8 @@ struct verify_opts {
 	const char *policy;
 	const char *trust[TRUST_MAX];
 	size_t ntrust;
+	const char *ear_key, *ear_out, *archive, *device, *tsa, *tsa_ca;
+	enum vigil_ear_profile profile;
 };
 
 /* Everything one verification reads, released together. */
@@ -77,6 +80,12 @@ struct inputs {
 	char policy_detail[400];
 	bool store_policy; /* remember the policy's version once verified */
 	int policy_lock_fd;
+	uint64_t policy_floor; /* the highest version accepted before (0: none) */
+	int64_t now;
+	uint8_t *ak_pem, *ev_text; /* kept for the archive */
+	size_t ak_pem_len, ev_len;
+	struct vigil_file_map policy_file;
+	struct vigil_archive *archive;
 };
 
 static void inputs_free(struct inputs *in)
@@ -95,6 +104,10 @@ static void inputs_free(struct inputs *in)
 	vigil_policy_free(in->policy);
 	if (in->policy_lock_fd >= 0)
 		close(in->policy_lock_fd);
+	free(in->ak_pem);
+	free(in->ev_text);
+	vigil_file_unmap(&in->policy_file);
+	vigil_archive_close(in->archive);
 }
 
 static void show_usage(FILE *f)
@@ -117,6 +130,13 @@ static void show_usage(FILE *f)
 		"  --pcr N            the PCR the log extends (default: %d)\n"
 		"  --bank ALG         the bank to replay the log in (default: sha256)\n"
 		"  --json             print the verdict as JSON\n"
+		"  --ear-key KEY.pem  sign an EAT Attestation Result of the verdict (ES256)\n"
+		"  --ear FILE         write that EAR (a JWT) to FILE (- for stdout)\n"
+		"  --ear-profile P    EAR claim names: veraison (default) or ietf\n"
+		"  --archive DIR      append evidence, policy, verdict and EAR to the archive\n"
+		"  --device NAME      the device's name in the archive (default: the AK key id)\n"
+		"  --tsa URL          time-stamp each archive entry (RFC 3161) at this TSA\n"
+		"  --tsa-ca CA.pem    the TSA's CA, to check its tokens\n"
 		"tpm2-tools files:\n"
 		"  --quote-msg F      TPMS_ATTEST (tpm2_quote -m)\n"
 		"  --quote-sig F      TPMT_SIGNATURE (tpm2_quote -s)\n"
@@ -131,14 +151,14 @@ static void show_usage(FILE *f)
 
 static int load_ak(const struct verify_opts *o, struct inputs *in)
 {
-	_cleanup_free_ uint8_t *pem = NULL, *pub = NULL;
+	_cleanup_free_ uint8_t *pub = NULL;
 	size_t len = 0;
 	char err[256];
 	int r;
 
-	if (cmd_read_file(CMD, o->ak, 65536, &pem, &len) < 0)
+	if (cmd_read_file(CMD, o->ak, 65536, &in->ak_pem, &in->ak_pem_len) < 0)
 		return -EIO;
-	r = vigil_ak_pem_parse(pem, len, &in->ak);
+	r = vigil_ak_pem_parse(in->ak_pem, in->ak_pem_len, &in->ak);
 	if (r < 0) {
 		fprintf(stderr, "vigil " CMD ": %s: %s\n", o->ak,
 			r == -EKEYREJECTED ? "not an RSA (2048+) or ECC P-256/P-384 public key" :
@@ -180,21 +200,6 @@ static int load_state(const struct verify_opts *o, struct inputs *in)
 	return 0;
 }
 
-/* The policy's own verdicts, as the verifier's reject reasons, and what they mean. */
-static const struct {
-	enum vigil_reject reason;
-	const char *detail;
-} policy_verdicts[] = {
-	[VIGIL_POLICY_TOO_LARGE] = { VIGIL_REJECT_POLICY_TOO_LARGE, "larger than vigil accepts" },
-	[VIGIL_POLICY_BAD_ENVELOPE] = { VIGIL_REJECT_POLICY_BAD_ENVELOPE, "not a DSSE envelope" },
-	[VIGIL_POLICY_WRONG_TYPE] = { VIGIL_REJECT_POLICY_WRONG_TYPE,
-				      "payloadType is not " VIGIL_POLICY_PAYLOAD_TYPE },
-	[VIGIL_POLICY_UNTRUSTED] = { VIGIL_REJECT_POLICY_UNTRUSTED,
-				     "no signature verifies under a trusted key" },
-	[VIGIL_POLICY_BAD_FORMAT] = { VIGIL_REJECT_POLICY_BAD_FORMAT, "not a vigil policy" },
-	[VIGIL_POLICY_EXPIRED] = { VIGIL_REJECT_POLICY_EXPIRED, "its valid_until is past" },
-};
-
 /* Anti-rollback: not older than the highest version accepted for this policy name. */
 static int check_rollback(const struct verify_opts *o, struct inputs *in)
 {
@@ -212,6 +217,7 @@ static int check_rollback(const struct verify_opts *o, struct inputs *in)
 			r == -EBADMSG ? "corrupt state file" : strerror(-r));
 		return r;
 	}
+	in->policy_floor = highest;
 	if (r == 0 && info->version < highest) {
 		in->policy_reject = VIGIL_REJECT_POLICY_ROLLBACK;
 		snprintf(in->policy_detail, sizeof(in->policy_detail),
@@ -226,21 +232,20 @@ static int check_rollback(const struct verify_opts *o, struct inputs *in)
 
 static void policy_rejected(struct inputs *in, int verdict, const struct vigil_policy_error *err)
 {
-	if (verdict <= 0 || (size_t)verdict >= sizeof(policy_verdicts) / sizeof(policy_verdicts[0]))
-		verdict = VIGIL_POLICY_BAD_FORMAT;
-	in->policy_reject = policy_verdicts[verdict].reason;
-	if (verdict == VIGIL_POLICY_BAD_FORMAT)
+	const char *detail;
+
+	in->policy_reject = vigil_policy_reject_of(verdict, &detail);
+	if (in->policy_reject == VIGIL_REJECT_POLICY_BAD_FORMAT)
 		snprintf(in->policy_detail, sizeof(in->policy_detail), "line %zu: %s", err->line,
 			 err->what);
 	else
-		snprintf(in->policy_detail, sizeof(in->policy_detail), "%s",
-			 policy_verdicts[verdict].detail);
+		snprintf(in->policy_detail, sizeof(in->policy_detail), "%s", detail);
 }
 
 /* The signed policy: signature, validity, version. A bad policy is a rejection, not an error. */
 static int load_policy(const struct verify_opts *o, struct inputs *in)
 {
-	_cleanup_(vigil_file_unmap) struct vigil_file_map file = { 0 };
+	struct vigil_file_map *file = &in->policy_file;
 	struct vigil_policy_error err = { 0 };
 	size_t key = 0;
 	int r;
@@ -250,7 +255,7 @@ static int load_policy(const struct verify_opts *o, struct inputs *in)
 	r = cmd_load_trust(CMD, o->trust, o->ntrust, in->trust);
 	if (r < 0)
 		return r;
-	r = vigil_file_map(o->policy, VIGIL_POLICY_ENVELOPE_MAX, &file);
+	r = vigil_file_map(o->policy, VIGIL_POLICY_ENVELOPE_MAX, file);
 	if (r == -EFBIG) {
 		policy_rejected(in, VIGIL_POLICY_TOO_LARGE, &err);
 		return 0;
@@ -259,8 +264,8 @@ static int load_policy(const struct verify_opts *o, struct inputs *in)
 		fprintf(stderr, "vigil " CMD ": %s: %s\n", o->policy, strerror(-r));
 		return r;
 	}
-	r = vigil_policy_load_signed((const char *)file.data, file.len, in->trust, o->ntrust,
-				     time(NULL), &in->policy, &key, &err);
+	r = vigil_policy_load_signed((const char *)file->data, file->len, in->trust, o->ntrust,
+				     in->now, &in->policy, &key, &err);
 	if (r < 0) {
 		fprintf(stderr, "vigil " CMD ": %s: %s\n", o->policy, strerror(-r));
 		return r;
@@ -292,14 +297,12 @@ static int read_evidence_file(const char *path, size_t max, struct inputs *in, u
 
 static int load_evidence(const struct verify_opts *o, struct inputs *in)
 {
-	_cleanup_free_ uint8_t *text = NULL;
-	size_t len = 0;
 	int r;
 
-	r = read_evidence_file(o->evidence, VIGIL_EVIDENCE_MAX, in, &text, &len);
+	r = read_evidence_file(o->evidence, VIGIL_EVIDENCE_MAX, in, &in->ev_text, &in->ev_len);
 	if (r < 0 || in->too_large)
 		return r;
-	r = vigil_evidence_parse((const char *)text, len, &in->ev);
+	r = vigil_evidence_parse((const char *)in->ev_text, in->ev_len, &in->ev);
 	if (r == -ENOMEM) {
 		fprintf(stderr, "vigil " CMD ": %s\n", strerror(ENOMEM));
 		return r;
@@ -508,9 +511,97 @@ static int store_state(const struct verify_opts *o, const struct inputs *in,
 	return 0;
 }
 
+/* --ear-key / --archive: the record's inputs, as vigil_reverify() will take them again. */
+static int prepare_record(const struct verify_opts *o, struct inputs *in, struct verify_record *rec)
+{
+	int r;
+
+	*rec = (struct verify_record){ .ear_key = o->ear_key,
+				       .ear_out = o->ear_out,
+				       .profile = o->profile,
+				       .archive = o->archive,
+				       .device = o->device,
+				       .now = in->now,
+				       .tsa = { .url = o->tsa, .timeout_ms = 30000 } };
+	rec->in = (struct vigil_reverify_input){
+		.evidence = in->ev_text,
+		.evidence_len = in->ev_len,
+		.ak_pem = in->ak_pem,
+		.ak_pem_len = in->ak_pem_len,
+		.nonce = o->nonce,
+		.nonce_len = o->nonce_len,
+		.selection = rec->selection,
+		.bank = o->bank,
+		.pcr = o->pcr,
+		.policy = o->policy ? in->policy_file.data : NULL,
+		.policy_len = o->policy ? in->policy_file.len : 0,
+		.policy_floor = in->policy_floor,
+		.prev = in->have_prev ? &in->prev : NULL,
+		.now = in->now,
+	};
+	vigil_pcrsel_format(&in->select, rec->selection, sizeof(rec->selection));
+	if (!rec->device) {
+		uint8_t keyid[VIGIL_AK_KEYID_SIZE];
+
+		r = vigil_ak_keyid(in->ak, keyid);
+		if (r < 0)
+			return r;
+		vigil_hex_encode(keyid, sizeof(keyid), rec->device_buf, sizeof(rec->device_buf));
+		rec->device = rec->device_buf;
+	}
+	if (o->tsa_ca &&
+	    cmd_read_file(CMD, o->tsa_ca, 1u << 20, &rec->tsa_ca, &rec->tsa.ca_pem_len) < 0)
+		return -EIO;
+	rec->tsa.ca_pem = rec->tsa_ca;
+	return o->archive ? verify_record_trust(rec, o->trust, o->ntrust) : 0;
+}
+
+static void record_free(struct verify_record *rec)
+{
+	free(rec->tsa_ca);
+	verify_record_release(rec);
+}
+
+/* The EAR and the archive entry, before the state moves on: all or nothing. */
+static int record(const struct verify_opts *o, struct inputs *in, const struct vigil_verdict *v)
+{
+	_cleanup_(record_free) struct verify_record rec = { 0 };
+	_cleanup_free_ char *json = NULL;
+	int r;
+
+	if (!o->ear_key && !o->archive)
+		return 0;
+	r = prepare_record(o, in, &rec);
+	if (r == 0)
+		r = verify_record_ear(&rec, v);
+	if (r == 0 && o->archive) {
+		r = vigil_verdict_to_json(v, &json);
+		if (r == 0)
+			r = verify_record_archive(&rec, in->archive, json);
+		else
+			fprintf(stderr, "vigil " CMD ": %s\n", strerror(-r));
+	}
+	return r;
+}
+
+static int open_archive(const struct verify_opts *o, struct inputs *in)
+{
+	int r;
+
+	if (!o->archive)
+		return 0;
+	r = vigil_archive_open(o->archive, true, &in->archive);
+	if (r < 0)
+		fprintf(stderr, "vigil " CMD ": archive %s: %s\n", o->archive,
+			r == -EBADMSG ? "not a vigil archive" : strerror(-r));
+	return r;
+}
+
 static int run(const struct verify_opts *o)
 {
-	_cleanup_(inputs_free) struct inputs in = { .lock_fd = -1, .policy_lock_fd = -1 };
+	_cleanup_(inputs_free) struct inputs in = { .lock_fd = -1,
+						    .policy_lock_fd = -1,
+						    .now = time(NULL) };
 	struct vigil_verdict v;
 	int r;
 
@@ -521,13 +612,20 @@ static int run(const struct verify_opts *o)
 	if (!o->evidence && !o->pcrs && vigil_pcrsel_count(&in.select) != 1)
 		return cmd_usage_error(CMD, "without --pcrs, select only the log's PCR, not",
 				       o->select);
-	r = load_ak(o, &in);
+	r = open_archive(o, &in);
+	if (r == 0)
+		r = load_ak(o, &in);
 	if (r == 0)
 		r = load_state(o, &in);
 	if (r == 0)
 		r = load_policy(o, &in);
 	if (r == 0)
 		r = o->evidence ? load_evidence(o, &in) : load_tpm2_files(o, &in);
+	if (r == 0 && o->archive && (in.too_large || (o->policy && !in.policy_file.data))) {
+		fprintf(stderr, "vigil " CMD ": archive %s: %s\n", o->archive,
+			"an input is larger than the archive keeps");
+		r = -EFBIG;
+	}
 	if (r < 0)
 		return VIGIL_EXIT_RUNTIME; /* reported where it happened */
 	r = verify(o, &in, &v);
@@ -536,7 +634,7 @@ static int run(const struct verify_opts *o)
 		fprintf(stderr, "vigil " CMD ": cannot verify: %s\n", strerror(-r));
 		return VIGIL_EXIT_RUNTIME;
 	}
-	r = store_state(o, &in, &v);
+	r = record(o, &in, &v) < 0 ? VIGIL_EXIT_RUNTIME : store_state(o, &in, &v);
 	if (r == 0)
 		r = report(o, &v);
 	vigil_verdict_release(&v);
@@ -553,6 +651,12 @@ static int parse_value(int c, struct verify_opts *o)
 		return cmd_usage_error(CMD, "unknown bank", optarg);
 	if (c == 'S' && vigil_scheme_parse(optarg, &o->scheme) < 0)
 		return cmd_usage_error(CMD, "unknown scheme", optarg);
+	if (c == 'R' && !strcmp(optarg, "veraison"))
+		o->profile = VIGIL_EAR_VERAISON;
+	else if (c == 'R' && !strcmp(optarg, "ietf"))
+		o->profile = VIGIL_EAR_IETF;
+	else if (c == 'R')
+		return cmd_usage_error(CMD, "EAR profile is veraison or ietf, not", optarg);
 	o->have_scheme |= c == 'S';
 	return 0;
 }
@@ -590,6 +694,24 @@ static int parse_option(int c, struct verify_opts *o, char *argv[])
 	case 'y':
 		o->policy = optarg;
 		return 0;
+	case 'K':
+		o->ear_key = optarg;
+		return 0;
+	case 'E':
+		o->ear_out = optarg;
+		return 0;
+	case 'r':
+		o->archive = optarg;
+		return 0;
+	case 'D':
+		o->device = optarg;
+		return 0;
+	case 'T':
+		o->tsa = optarg;
+		return 0;
+	case 'C':
+		o->tsa_ca = optarg;
+		return 0;
 	case 't':
 		if (o->ntrust == TRUST_MAX)
 			return cmd_usage_error(CMD, "too many --trust keys, at most 16:", optarg);
@@ -599,10 +721,28 @@ static int parse_option(int c, struct verify_opts *o, char *argv[])
 	case 'P':
 	case 'b':
 	case 'S':
+	case 'R':
 		return parse_value(c, o);
 	default:
 		return cmd_option_error(CMD, argv, c == ':');
 	}
+}
+
+/* --ear, --archive and what goes with them. */
+static int check_record_inputs(const struct verify_opts *o)
+{
+	if (o->ear_out && !o->ear_key)
+		return cmd_usage_error(CMD, "an EAR needs its signer: missing option", "--ear-key");
+	if (o->archive && !o->evidence)
+		return cmd_usage_error(CMD, "the archive keeps evidence documents: missing",
+				       "EVIDENCE.json");
+	if ((o->device || o->tsa || o->tsa_ca) && !o->archive)
+		return cmd_usage_error(CMD, "--device, --tsa and --tsa-ca go with",
+				       "--archive DIR");
+	if (o->device && !vigil_archive_device_valid(o->device, strlen(o->device)))
+		return cmd_usage_error(CMD, "a device name is 1-128 of A-Z a-z 0-9 . _ : -, not",
+				       o->device);
+	return 0;
 }
 
 /* Which input: exactly one of EVIDENCE.json or the tpm2-tools files, with what each needs. */
@@ -628,7 +768,7 @@ static int check_inputs(const struct verify_opts *o)
 	if (!o->policy && o->ntrust)
 		return cmd_usage_error(CMD, "--trust keys are for a policy: missing option",
 				       "--policy");
-	return 0;
+	return check_record_inputs(o);
 }
 
 /**
@@ -657,6 +797,13 @@ int cmd_verify(int argc, char *argv[])
 		{ "scheme", required_argument, NULL, 'S' },
 		{ "policy", required_argument, NULL, 'y' },
 		{ "trust", required_argument, NULL, 't' },
+		{ "ear-key", required_argument, NULL, 'K' },
+		{ "ear", required_argument, NULL, 'E' },
+		{ "ear-profile", required_argument, NULL, 'R' },
+		{ "archive", required_argument, NULL, 'r' },
+		{ "device", required_argument, NULL, 'D' },
+		{ "tsa", required_argument, NULL, 'T' },
+		{ "tsa-ca", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};

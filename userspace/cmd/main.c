@@ -31,6 +31,7 @@ static const struct {
 	{ "key", cmd_key, "generate a policy-signing key (key generate)" },
 	{ "policy", cmd_policy, "create, sign, verify, import and export attestation policies" },
 	{ "ear", cmd_ear, "check a signed attestation result (ear verify)" },
+	{ "archive", cmd_archive, "check the evidence archive, record monitoring opt-outs" },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
