@@ -32,6 +32,7 @@ static const struct {
 	{ "policy", cmd_policy, "create, sign, verify, import and export attestation policies" },
 	{ "ear", cmd_ear, "check a signed attestation result (ear verify)" },
 	{ "archive", cmd_archive, "check the evidence archive, record monitoring opt-outs" },
+	{ "report", cmd_report, "write the compliance report from the evidence archive" },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
