@@ -784,6 +784,38 @@ static void test_cli(void **state)
 	assert_int_equal(r.code, 0);
 }
 
+/* `vigil verify`'s record options: what goes with what, before anything is read. */
+static void test_cli_verify_usage(void **state)
+{
+	struct run r;
+
+	(void)state;
+	RUN(&r, "verify", "e.json", "--ak", "ak.pem", "--nonce", "0011223344556677", "--ear-key",
+	    "k.pem");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "--ear FILE or --archive DIR");
+	RUN(&r, "verify", "e.json", "--ak", "ak.pem", "--nonce", "0011223344556677", "--ear",
+	    "out.jwt");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "--ear-key");
+	RUN(&r, "verify", "--quote-msg", "m", "--quote-sig", "s", "--log", "l", "--ak", "ak.pem",
+	    "--nonce", "0011223344556677", "--archive", "a");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "EVIDENCE.json");
+	RUN(&r, "verify", "e.json", "--ak", "ak.pem", "--nonce", "0011223344556677", "--device",
+	    "plc-1");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "--archive DIR");
+	RUN(&r, "verify", "e.json", "--ak", "ak.pem", "--nonce", "0011223344556677", "--archive",
+	    "a", "--device", "plc 1");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "plc 1");
+	RUN(&r, "verify", "e.json", "--ak", "ak.pem", "--nonce", "0011223344556677", "--ear-key",
+	    "k.pem", "--ear", "o.jwt", "--ear-profile", "cbor");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "veraison or ietf");
+}
+
 static void test_cli_note(void **state)
 {
 	struct run r;
@@ -843,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_damaged_blob_rewritten),
 		cmocka_unit_test(test_concurrent_appends),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_cli_verify_usage),
 		cmocka_unit_test(test_cli_note),
 	};
 

@@ -67,6 +67,7 @@ struct inputs {
 	uint8_t *msg, *sig, *pcrs_file, *log;
 	size_t msg_len, sig_len, pcrs_len, log_len;
 	bool too_large; /* an evidence file beyond its bound: rejected, not read */
+	bool too_large_policy; /* the policy beyond its bound: rejected, not read */
 	bool pcrs_bad; /* quote.pcrs does not parse: rejected */
 	struct vigil_pcr_values *pcrs;
 	TPML_PCR_SELECTION select;
@@ -258,6 +259,7 @@ static int load_policy(const struct verify_opts *o, struct inputs *in)
 	r = vigil_file_map(o->policy, VIGIL_POLICY_ENVELOPE_MAX, file);
 	if (r == -EFBIG) {
 		policy_rejected(in, VIGIL_POLICY_TOO_LARGE, &err);
+		in->too_large_policy = true;
 		return 0;
 	}
 	if (r < 0) {
@@ -621,7 +623,7 @@ static int run(const struct verify_opts *o)
 		r = load_policy(o, &in);
 	if (r == 0)
 		r = o->evidence ? load_evidence(o, &in) : load_tpm2_files(o, &in);
-	if (r == 0 && o->archive && (in.too_large || (o->policy && !in.policy_file.data))) {
+	if (r == 0 && o->archive && (in.too_large || in.too_large_policy)) {
 		fprintf(stderr, "vigil " CMD ": archive %s: %s\n", o->archive,
 			"an input is larger than the archive keeps");
 		r = -EFBIG;
@@ -733,6 +735,9 @@ static int check_record_inputs(const struct verify_opts *o)
 {
 	if (o->ear_out && !o->ear_key)
 		return cmd_usage_error(CMD, "an EAR needs its signer: missing option", "--ear-key");
+	if (o->ear_key && !o->ear_out && !o->archive)
+		return cmd_usage_error(CMD, "where should the EAR go? missing option",
+				       "--ear FILE or --archive DIR");
 	if (o->archive && !o->evidence)
 		return cmd_usage_error(CMD, "the archive keeps evidence documents: missing",
 				       "EVIDENCE.json");
