@@ -104,6 +104,8 @@ int cmd_dispatch(const char *cmd, int argc, char *argv[], const struct cmd_sub *
 struct vigil_tpm;
 int cmd_usage_error(const char *cmd, const char *what, const char *arg);
 int cmd_option_error(const char *cmd, char *argv[], bool missing);
+int cmd_operand(const char *cmd, int argc, char *argv[], const char *missing, const char *name,
+		const char **ret);
 int cmd_parse_nonce(const char *hex, uint8_t *out, size_t *ret_len);
 int cmd_parse_u32(const char *s, uint32_t *ret);
 int cmd_read_file(const char *cmd, const char *path, size_t max, uint8_t **ret, size_t *ret_len);

@@ -205,7 +205,8 @@ static int cmd_archive_verify(int argc, char *argv[])
 	};
 	const char *ca = NULL;
 	bool json = false;
-	int c;
+	const char *dir = NULL;
+	int c, r;
 
 	optind = 0;
 	opterr = 0;
@@ -221,11 +222,8 @@ static int cmd_archive_verify(int argc, char *argv[])
 			return cmd_option_error("archive verify", argv, c == ':');
 		}
 	}
-	if (optind >= argc)
-		return cmd_usage_error("archive verify", "missing archive", "DIR");
-	if (optind + 1 < argc)
-		return cmd_usage_error("archive verify", "unexpected argument", argv[optind + 1]);
-	return verify(argv[optind], ca, json);
+	r = cmd_operand("archive verify", argc, argv, "missing archive", "DIR", &dir);
+	return r ? r : verify(dir, ca, json);
 }
 
 /* ---- note ---- */
@@ -379,11 +377,9 @@ static int cmd_archive_note(int argc, char *argv[])
 		if (r)
 			return r;
 	}
-	if (optind >= argc)
-		return cmd_usage_error("archive note", "missing archive", "DIR");
-	if (optind + 1 < argc)
-		return cmd_usage_error("archive note", "unexpected argument", argv[optind + 1]);
-	o.dir = argv[optind];
+	r = cmd_operand("archive note", argc, argv, "missing archive", "DIR", &o.dir);
+	if (r)
+		return r;
 	r = note_check(&o);
 	return r ? r : note(&o);
 }

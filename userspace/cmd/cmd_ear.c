@@ -188,13 +188,11 @@ static int ear_verify(int argc, char *argv[])
 		if (r)
 			return r;
 	}
-	if (optind >= argc)
-		return cmd_usage_error("ear verify", "missing input", "EAR.jwt");
-	if (optind + 1 < argc)
-		return cmd_usage_error("ear verify", "unexpected argument", argv[optind + 1]);
+	r = cmd_operand("ear verify", argc, argv, "missing input", "EAR.jwt", &o.input);
+	if (r)
+		return r;
 	if (!o.nkeys)
 		return cmd_usage_error("ear verify", "missing option", "--key");
-	o.input = argv[optind];
 	return verify(&o);
 }
 

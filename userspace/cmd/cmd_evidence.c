@@ -107,8 +107,8 @@ static int evidence_export(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *dir = NULL;
-	int c;
+	const char *dir = NULL, *evidence = NULL;
+	int c, r;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
@@ -121,13 +121,12 @@ static int evidence_export(int argc, char *argv[])
 			return cmd_option_error(CMD, argv, c == ':');
 		}
 	}
-	if (optind >= argc)
-		return cmd_usage_error(CMD, "missing argument", "EVIDENCE.json");
-	if (optind + 1 < argc)
-		return cmd_usage_error(CMD, "unexpected argument", argv[optind + 1]);
+	r = cmd_operand(CMD, argc, argv, "missing argument", "EVIDENCE.json", &evidence);
+	if (r)
+		return r;
 	if (!dir)
 		return cmd_usage_error(CMD, "missing option", "--tpm2-tools");
-	return run(argv[optind], dir);
+	return run(evidence, dir);
 }
 
 /**

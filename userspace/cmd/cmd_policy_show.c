@@ -143,7 +143,8 @@ int cmd_policy_show(int argc, char *argv[])
 		{ 0 },
 	};
 	bool json = false;
-	int c;
+	const char *path = NULL;
+	int c, r;
 
 	opterr = 0;
 	optind = 0;
@@ -157,9 +158,6 @@ int cmd_policy_show(int argc, char *argv[])
 			return cmd_option_error(CMD, argv, c == ':');
 		}
 	}
-	if (optind >= argc)
-		return cmd_usage_error(CMD, "missing argument", "P.json");
-	if (optind + 1 < argc)
-		return cmd_usage_error(CMD, "unexpected argument", argv[optind + 1]);
-	return show(argv[optind], json);
+	r = cmd_operand(CMD, argc, argv, "missing argument", "P.json", &path);
+	return r ? r : show(path, json);
 }

@@ -197,7 +197,8 @@ int cmd_policy_sign(int argc, char *argv[])
 	};
 	const char *key = NULL, *out = NULL;
 	bool append = false;
-	int c;
+	const char *input = NULL;
+	int c, r;
 
 	optind = 0;
 	opterr = 0;
@@ -214,13 +215,12 @@ int cmd_policy_sign(int argc, char *argv[])
 		} else
 			return cmd_option_error("policy sign", argv, c == ':');
 	}
-	if (optind >= argc)
-		return cmd_usage_error("policy sign", "missing input", "P.json");
-	if (optind + 1 < argc)
-		return cmd_usage_error("policy sign", "unexpected argument", argv[optind + 1]);
+	r = cmd_operand("policy sign", argc, argv, "missing input", "P.json", &input);
+	if (r)
+		return r;
 	if (!key || !out)
 		return cmd_usage_error("policy sign", "missing option", key ? "-o" : "--key");
-	return sign(argv[optind], key, out, append);
+	return sign(input, key, out, append);
 }
 
 /* ---- verify ---- */
@@ -455,12 +455,10 @@ int cmd_policy_verify(int argc, char *argv[])
 		if (r)
 			return r;
 	}
-	if (optind >= argc)
-		return cmd_usage_error("policy verify", "missing input", "P.dsse");
-	if (optind + 1 < argc)
-		return cmd_usage_error("policy verify", "unexpected argument", argv[optind + 1]);
+	r = cmd_operand("policy verify", argc, argv, "missing input", "P.dsse", &o.envelope);
+	if (r)
+		return r;
 	if (!o.ntrust)
 		return cmd_usage_error("policy verify", "missing option", "--trust");
-	o.envelope = argv[optind];
 	return verify(&o);
 }

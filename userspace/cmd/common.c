@@ -39,6 +39,28 @@ int cmd_usage_error(const char *cmd, const char *what, const char *arg)
 }
 
 /**
+ * cmd_operand() - the one operand a subcommand takes after its options
+ * @cmd: the subcommand, for messages
+ * @argc: argument count
+ * @argv: the arguments, parsed by getopt_long() up to optind
+ * @missing: what to say when there is none ("missing input")
+ * @name: how the usage names it ("P.json")
+ * @ret: the operand
+ *
+ * Return: 0, or VIGIL_EXIT_USAGE after the message (none, or more than one).
+ */
+int cmd_operand(const char *cmd, int argc, char *argv[], const char *missing, const char *name,
+		const char **ret)
+{
+	if (optind >= argc)
+		return cmd_usage_error(cmd, missing, name);
+	if (optind + 1 < argc)
+		return cmd_usage_error(cmd, "unexpected argument", argv[optind + 1]);
+	*ret = argv[optind];
+	return 0;
+}
+
+/**
  * cmd_option_error() - report an option getopt_long() rejected
  * @cmd: the subcommand
  * @argv: the arguments getopt_long() was given
