@@ -120,10 +120,10 @@ static void test_padded_sha1_bank(void **state)
 	assert_int_equal(vigil_replay(log, TPM2_ALG_SHA384, 10, 0, NULL, &res), 0);
 	assert_memory_not_equal(res.value, want, sizeof(want));
 	assert_int_equal(vigil_replay_match_ex(log, TPM2_ALG_SHA384, 10, VIGIL_REPLAY_BANK_HASH,
-					       want, sizeof(want), &covered),
+					       NULL, want, sizeof(want), &covered),
 			 VIGIL_REPLAY_NO_MATCH);
 	assert_int_equal(vigil_replay_match_ex(log, TPM2_ALG_SHA384, 10, VIGIL_REPLAY_PADDED_SHA1,
-					       want, sizeof(want), &covered),
+					       NULL, want, sizeof(want), &covered),
 			 VIGIL_REPLAY_MATCH);
 	assert_int_equal(covered, log->count);
 }

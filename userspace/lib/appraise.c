@@ -38,6 +38,7 @@ struct appraisal {
 	const struct vigil_policy_info *info;
 	const char *alg_name;
 	struct vigil_verdict *v;
+	size_t base; /* the log's first record's index in the boot's log */
 	size_t cap;
 	bool boot_aggregate_failed;
 };
@@ -59,7 +60,9 @@ static struct vigil_record_failure *add_failure(struct appraisal *a, size_t inde
 		a->cap = cap;
 	}
 	e = &v->failures[v->failure_count];
-	*e = (struct vigil_record_failure){ .index = index, .reason = reason, .hook = -1 };
+	*e = (struct vigil_record_failure){ .index = a->base + index,
+					    .reason = reason,
+					    .hook = -1 };
 	e->path = f && f->name ? strndup(f->name, f->name_len) : strdup("");
 	if (!e->path)
 		return NULL;
@@ -147,7 +150,7 @@ static int check_fields(struct appraisal *a, size_t index, const struct vigil_lo
 	enum vigil_policy_result res;
 	int r;
 
-	if (is_boot_aggregate(index, f)) {
+	if (is_boot_aggregate(a->base + index, f)) {
 		r = boot_aggregate(a, f);
 		if (r != 0) {
 			a->v->records_excluded += r > 0 && !a->info->has_boot_aggregate;
@@ -259,9 +262,12 @@ static int check_golden_pcrs(struct appraisal *a, const struct vigil_pcr_values 
 }
 
 /**
- * vigil_appraise() - check the records a quote covers against a policy (verification step 7)
+ * vigil_appraise_from() - check the records a quote covers against a policy (verification
+ * step 7), for a log that continues the boot's log at record @base
  * @log: the parsed log, already replayed to the quote
- * @covered: the number of leading records the replay authenticated
+ * @base: the index of @log's first record in the boot's log (0: the whole log); failures name
+ *	records by that index, and only record 0 of the boot can be its boot_aggregate
+ * @covered: the number of leading records of @log the replay authenticated
  * @policy: the policy (signature, validity and version already checked by the caller)
  * @pcr: the PCR the log extends; records of other PCRs are not looked at
  * @quoted: the quoted PCR values (claimed and digest-checked), or NULL when only a replay
@@ -270,10 +276,14 @@ static int check_golden_pcrs(struct appraisal *a, const struct vigil_pcr_values 
  *
  * Return: 0 with the outcome in @v; -ENOMEM when it could not be done.
  */
-int vigil_appraise(const struct vigil_log *log, size_t covered, const struct vigil_policy *policy,
-		   uint32_t pcr, const struct vigil_pcr_values *quoted, struct vigil_verdict *v)
+/* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): where the log starts, then how much */
+int vigil_appraise_from(const struct vigil_log *log, size_t base, size_t covered,
+			const struct vigil_policy *policy, uint32_t pcr,
+			const struct vigil_pcr_values *quoted, struct vigil_verdict *v)
 {
-	struct appraisal a = { .policy = policy, .info = vigil_policy_info(policy), .v = v };
+	struct appraisal a = {
+		.policy = policy, .info = vigil_policy_info(policy), .v = v, .base = base
+	};
 	int r;
 
 	a.alg_name = vigil_hash_name(a.info->hash_alg);
@@ -298,4 +308,21 @@ int vigil_appraise(const struct vigil_log *log, size_t covered, const struct vig
 	if (v->checks[VIGIL_CHECK_POLICY] != VIGIL_RESULT_FAIL)
 		vigil_verdict_pass(v, VIGIL_CHECK_POLICY);
 	return 0;
+}
+
+/**
+ * vigil_appraise() - vigil_appraise_from() for a log from the boot's first record
+ * @log: the parsed log, already replayed to the quote
+ * @covered: the number of leading records the replay authenticated
+ * @policy: the policy (signature, validity and version already checked by the caller)
+ * @pcr: the PCR the log extends
+ * @quoted: the quoted PCR values, or NULL
+ * @v: the verdict
+ *
+ * Return: as vigil_appraise_from().
+ */
+int vigil_appraise(const struct vigil_log *log, size_t covered, const struct vigil_policy *policy,
+		   uint32_t pcr, const struct vigil_pcr_values *quoted, struct vigil_verdict *v)
+{
+	return vigil_appraise_from(log, 0, covered, policy, pcr, quoted, v);
 }

@@ -208,6 +208,7 @@ enum vigil_reject {
 	VIGIL_REJECT_BOOT_AGGREGATE_MISMATCH, /* not the policy's golden boot_aggregate */
 	VIGIL_REJECT_PCR_GOLDEN_MISMATCH, /* a quoted PCR differs from the policy's golden value */
 	VIGIL_REJECT_POLICY_NO_LOG, /* a policy was given but no whole log replays to the quote */
+	VIGIL_REJECT_LOG_CURSOR, /* a continued log does not start at the verifier's cursor */
 	VIGIL_REJECT_COUNT,
 };
 
@@ -261,6 +262,27 @@ struct vigil_clock_state {
 	uint64_t clock;
 	uint32_t reset_count;
 	uint32_t restart_count;
+};
+
+/**
+ * struct vigil_cursor - how far a device's log has been verified, in its current boot
+ * @next: records verified so far: the index of the next record to ask for
+ * @clock: the TPM clock of the last accepted quote (reset/restart counts say which boot)
+ * @bank_count: entries in @banks
+ * @banks: the running value of the log's PCR after @next records, per quoted bank
+ * @valid: true after the first accepted quote of a boot; false: the next log must start at
+ *	record 0 (a new device, a reboot, or a policy to re-appraise the whole log with)
+ */
+struct vigil_cursor {
+	uint64_t next;
+	struct vigil_clock_state clock;
+	uint32_t bank_count;
+	struct {
+		uint16_t alg;
+		uint8_t size;
+		uint8_t value[64];
+	} banks[VIGIL_BANKS_MAX];
+	bool valid;
 };
 
 /**
@@ -410,11 +432,18 @@ struct vigil_attest_input {
 
 int vigil_attest_verify(const struct vigil_attest_input *in, struct vigil_verdict *verdict)
 	__attribute__((warn_unused_result));
+int vigil_attest_continue(const struct vigil_attest_input *in, const struct vigil_cursor *cursor,
+			  struct vigil_verdict *verdict, struct vigil_cursor *ret_next)
+	__attribute__((warn_unused_result));
 
 /* ---- policy appraisal (appraise.c) ---- */
 
 int vigil_appraise(const struct vigil_log *log, size_t covered, const struct vigil_policy *policy,
 		   uint32_t pcr, const struct vigil_pcr_values *quoted, struct vigil_verdict *v)
+	__attribute__((warn_unused_result));
+int vigil_appraise_from(const struct vigil_log *log, size_t base, size_t covered,
+			const struct vigil_policy *policy, uint32_t pcr,
+			const struct vigil_pcr_values *quoted, struct vigil_verdict *v)
 	__attribute__((warn_unused_result));
 
 /* ---- evidence documents (evidence.c) ---- */

@@ -235,6 +235,7 @@ static bool evidence_rejected(enum vigil_reject r)
 	case VIGIL_REJECT_LOG_MISMATCH:
 	case VIGIL_REJECT_LOG_TRUNCATED:
 	case VIGIL_REJECT_LOG_BAD_FORMAT:
+	case VIGIL_REJECT_LOG_CURSOR:
 		return true;
 	default:
 		return false;

@@ -252,14 +252,16 @@ int vigil_replay(const struct vigil_log *log, uint16_t tpm_alg, uint32_t pcr, si
 
 /**
  * vigil_replay_match_ex() - the shortest prefix of a log that replays to a quoted value
- * @log: the log, from its first record (the PCR starts at zero)
+ * @log: the log
  * @tpm_alg: the bank
  * @pcr: the PCR; records for other PCRs are skipped
  * @mode: how template digests are computed for this bank
+ * @start: the PCR value before the log's first record, or NULL for all zeros (a log from the
+ *	boot's first record; a verifier continuing at its cursor passes the running value)
  * @quoted: the PCR value the TPM quoted
  * @quoted_len: its length, the bank's digest size
  * @ret_covered: on VIGIL_REPLAY_MATCH, the number of records the prefix covers (0 when the
- *	quoted value is all zeros); records after it came after the quote
+ *	quoted value is @start); records after it came after the quote
  *
  * Logged template digests do not take part: the replay extends digests recomputed from the
  * data. Use vigil_replay() to find records whose logged digest was tampered with.
@@ -269,8 +271,9 @@ int vigil_replay(const struct vigil_log *log, uint16_t tpm_alg, uint32_t pcr, si
  */
 /* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the order of vigil_replay() */
 int vigil_replay_match_ex(const struct vigil_log *log, uint16_t tpm_alg, uint32_t pcr,
-			  enum vigil_replay_mode mode, const uint8_t *quoted, size_t quoted_len,
-			  size_t *ret_covered)
+			  enum vigil_replay_mode mode,
+			  const uint8_t *start, /* NOLINT(bugprone-easily-swappable-parameters) */
+			  const uint8_t *quoted, size_t quoted_len, size_t *ret_covered)
 {
 	_cleanup_(replay_done) struct replay rp = { 0 };
 	struct vigil_replay_result res = { .first_mismatch = VIGIL_REPLAY_NONE };
@@ -281,6 +284,8 @@ int vigil_replay_match_ex(const struct vigil_log *log, uint16_t tpm_alg, uint32_
 		return r;
 	if (pcr >= VIGIL_PCR_COUNT || quoted_len != rp.size)
 		return -EINVAL;
+	if (start)
+		memcpy(res.value, start, rp.size);
 	if (!CRYPTO_memcmp(res.value, quoted, rp.size)) {
 		*ret_covered = 0;
 		return VIGIL_REPLAY_MATCH;
@@ -300,13 +305,16 @@ int vigil_replay_match_ex(const struct vigil_log *log, uint16_t tpm_alg, uint32_
 }
 
 /**
- * vigil_replay_match() - the shortest prefix of a log that replays to a quoted value
- * @log: the log, from its first record
+ * vigil_replay_match_from() - the shortest prefix of a log that replays from @start to a
+ * quoted value, in whichever digest mode the bank was extended in
+ * @log: the log
  * @tpm_alg: the bank
  * @pcr: the PCR; records for other PCRs are skipped
+ * @start: the PCR value before the log's first record, or NULL for all zeros
  * @quoted: the PCR value the TPM quoted
  * @quoted_len: its length, the bank's digest size
  * @ret_covered: on VIGIL_REPLAY_MATCH, the number of records the prefix covers
+ * @ret_mode: on VIGIL_REPLAY_MATCH, the mode that matched (may be NULL)
  *
  * A log read after the quote may hold records the quote does not cover yet; the prefix tells
  * where the next attestation continues. Tries the bank's own algorithm, then, for a bank other
@@ -314,15 +322,40 @@ int vigil_replay_match_ex(const struct vigil_log *log, uint16_t tpm_alg, uint32_
  *
  * Return: VIGIL_REPLAY_MATCH, VIGIL_REPLAY_NO_MATCH, or a negative errno (vigil_replay_ex()).
  */
+/* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the order of vigil_replay() */
+int vigil_replay_match_from(const struct vigil_log *log, uint16_t tpm_alg, uint32_t pcr,
+			    const uint8_t *start, const uint8_t *quoted, size_t quoted_len,
+			    size_t *ret_covered, enum vigil_replay_mode *ret_mode)
+{
+	enum vigil_replay_mode mode = VIGIL_REPLAY_BANK_HASH;
+	int r;
+
+	r = vigil_replay_match_ex(log, tpm_alg, pcr, mode, start, quoted, quoted_len, ret_covered);
+	if (r == VIGIL_REPLAY_NO_MATCH && tpm_alg != TPM2_ALG_SHA1) {
+		mode = VIGIL_REPLAY_PADDED_SHA1;
+		r = vigil_replay_match_ex(log, tpm_alg, pcr, mode, start, quoted, quoted_len,
+					  ret_covered);
+	}
+	if (r == VIGIL_REPLAY_MATCH && ret_mode)
+		*ret_mode = mode;
+	return r;
+}
+
+/**
+ * vigil_replay_match() - the shortest prefix of a log from the boot's first record that
+ * replays to a quoted value: vigil_replay_match_from() from all zeros
+ * @log: the log, from its first record
+ * @tpm_alg: the bank
+ * @pcr: the PCR; records for other PCRs are skipped
+ * @quoted: the PCR value the TPM quoted
+ * @quoted_len: its length, the bank's digest size
+ * @ret_covered: on VIGIL_REPLAY_MATCH, the number of records the prefix covers
+ *
+ * Return: VIGIL_REPLAY_MATCH, VIGIL_REPLAY_NO_MATCH, or a negative errno (vigil_replay_ex()).
+ */
 int vigil_replay_match(const struct vigil_log *log, uint16_t tpm_alg, uint32_t pcr,
 		       const uint8_t *quoted, size_t quoted_len, size_t *ret_covered)
 {
-	int r;
-
-	r = vigil_replay_match_ex(log, tpm_alg, pcr, VIGIL_REPLAY_BANK_HASH, quoted, quoted_len,
-				  ret_covered);
-	if (r != VIGIL_REPLAY_NO_MATCH || tpm_alg == TPM2_ALG_SHA1)
-		return r;
-	return vigil_replay_match_ex(log, tpm_alg, pcr, VIGIL_REPLAY_PADDED_SHA1, quoted,
-				     quoted_len, ret_covered);
+	return vigil_replay_match_from(log, tpm_alg, pcr, NULL, quoted, quoted_len, ret_covered,
+				       NULL);
 }

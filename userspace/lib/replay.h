@@ -72,8 +72,13 @@ int vigil_replay_match(const struct vigil_log *log, uint16_t tpm_alg, uint32_t p
 		       const uint8_t *quoted, size_t quoted_len, size_t *ret_covered)
 	__attribute__((warn_unused_result));
 int vigil_replay_match_ex(const struct vigil_log *log, uint16_t tpm_alg, uint32_t pcr,
-			  enum vigil_replay_mode mode, const uint8_t *quoted, size_t quoted_len,
-			  size_t *ret_covered) __attribute__((warn_unused_result));
+			  enum vigil_replay_mode mode, const uint8_t *start, const uint8_t *quoted,
+			  size_t quoted_len, size_t *ret_covered)
+	__attribute__((warn_unused_result));
+int vigil_replay_match_from(const struct vigil_log *log, uint16_t tpm_alg, uint32_t pcr,
+			    const uint8_t *start, const uint8_t *quoted, size_t quoted_len,
+			    size_t *ret_covered, enum vigil_replay_mode *ret_mode)
+	__attribute__((warn_unused_result));
 
 /* Verdicts of vigil_boot_aggregate_check() */
 #define VIGIL_BOOT_AGGREGATE_OK 0

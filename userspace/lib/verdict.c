@@ -50,6 +50,7 @@ static const char *const reject_names[VIGIL_REJECT_COUNT] = {
 	[VIGIL_REJECT_BOOT_AGGREGATE_MISMATCH] = "boot_aggregate_mismatch",
 	[VIGIL_REJECT_PCR_GOLDEN_MISMATCH] = "pcr_golden_mismatch",
 	[VIGIL_REJECT_POLICY_NO_LOG] = "policy_no_log",
+	[VIGIL_REJECT_LOG_CURSOR] = "log_cursor",
 };
 
 static const char *const record_reason_names[] = {
