@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * tpm.c: the device side of attestation, and libvigil's only ESYS user: open a TPM, create (or
- * find) the attestation key under the endorsement key, quote PCRs.
+ * find) the attestation key under the endorsement key, quote PCRs, read the EK and its
+ * certificate, and activate an enrollment credential (enroll.c makes it on the verifier).
  *
  * The EK is the TCG EK Credential Profile's default template (ECC NIST P-256 or RSA 2048, low
- * range), created as a primary in the endorsement hierarchy, so it is the key an EK certificate
- * certifies and the same one tpm2_createek makes. The AK is created under it as a restricted
+ * range; the templates are in ek_template.c, shared with the verifier), created as a primary in
+ * the endorsement hierarchy, so it is the key an EK certificate certifies and the same one
+ * tpm2_createek makes. Its certificate is read from the profile's low-range NV index. The AK is created under it as a restricted
  * signing key with one scheme (ECDSA or RSASSA, SHA-256) and made persistent; using the EK as a
  * parent needs a policy session satisfying its PolicySecret(TPM_RH_ENDORSEMENT) policy.
  *
@@ -30,6 +32,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "cleanup.h"
+#include "enroll.h"
 #include "tpm.h"
 
 struct vigil_tpm {
@@ -170,70 +173,6 @@ const char *vigil_tpm_error(const struct vigil_tpm *t, uint32_t *ret_rc)
 	return t->op ? t->op : "TPM";
 }
 
-/* TCG EK Credential Profile: PolicySecret(TPM_RH_ENDORSEMENT), the EKs' authPolicy. */
-static const uint8_t ek_policy[32] = {
-	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc,
-	0x8d, 0x46, 0xa5, 0xd7, 0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52,
-	0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-};
-
-#define EK_ATTRS                                                                            \
-	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
-	 TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
-#define AK_ATTRS                                                                            \
-	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
-	 TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
-
-static const TPMT_SYM_DEF_OBJECT ek_sym = { .algorithm = TPM2_ALG_AES,
-					    .keyBits.aes = 128,
-					    .mode.aes = TPM2_ALG_CFB };
-
-/* The template of the EK (@ek) or AK (!@ek) of an algorithm; unique fields as the profile says. */
-static TPMT_PUBLIC key_template(enum vigil_ak_alg alg, bool ek)
-{
-	TPMT_PUBLIC p = { .nameAlg = TPM2_ALG_SHA256,
-			  .objectAttributes = ek ? EK_ATTRS : AK_ATTRS };
-
-	if (ek) {
-		p.authPolicy.size = sizeof(ek_policy);
-		memcpy(p.authPolicy.buffer, ek_policy, sizeof(ek_policy));
-	}
-	if (alg == VIGIL_AK_ALG_RSA) {
-		p.type = TPM2_ALG_RSA;
-		p.parameters.rsaDetail.keyBits = 2048;
-		p.parameters.rsaDetail.symmetric =
-			ek ? ek_sym : (TPMT_SYM_DEF_OBJECT){ .algorithm = TPM2_ALG_NULL };
-		p.parameters.rsaDetail.scheme.scheme = ek ? TPM2_ALG_NULL : TPM2_ALG_RSASSA;
-		p.parameters.rsaDetail.scheme.details.rsassa.hashAlg = ek ? 0 : TPM2_ALG_SHA256;
-		p.unique.rsa.size = ek ? 256 : 0;
-	} else {
-		p.type = TPM2_ALG_ECC;
-		p.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-		p.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
-		p.parameters.eccDetail.symmetric =
-			ek ? ek_sym : (TPMT_SYM_DEF_OBJECT){ .algorithm = TPM2_ALG_NULL };
-		p.parameters.eccDetail.scheme.scheme = ek ? TPM2_ALG_NULL : TPM2_ALG_ECDSA;
-		p.parameters.eccDetail.scheme.details.ecdsa.hashAlg = ek ? 0 : TPM2_ALG_SHA256;
-		p.unique.ecc.x.size = p.unique.ecc.y.size = ek ? 32 : 0;
-	}
-	return p;
-}
-
-/* Does a public area the TPM returned have exactly @tmpl's type, attributes and parameters? */
-/* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): expected, then actual */
-static bool same_template(const TPMT_PUBLIC *tmpl, const TPMT_PUBLIC *got)
-{
-	uint8_t a[sizeof(TPMT_PUBLIC)], b[sizeof(TPMT_PUBLIC)];
-	TPMT_PUBLIC masked = *got;
-	size_t alen = 0, blen = 0;
-
-	masked.unique = tmpl->unique; /* the key itself is the only thing the TPM chooses */
-	if (Tss2_MU_TPMT_PUBLIC_Marshal(tmpl, a, sizeof(a), &alen) != TSS2_RC_SUCCESS ||
-	    Tss2_MU_TPMT_PUBLIC_Marshal(&masked, b, sizeof(b), &blen) != TSS2_RC_SUCCESS)
-		return false;
-	return alen == blen && !memcmp(a, b, alen);
-}
-
 static bool name_equal(const TPM2B_NAME *a, const TPM2B_NAME *b)
 {
 	return a->size == b->size && a->size <= sizeof(a->name) &&
@@ -264,25 +203,32 @@ static int read_public(struct vigil_tpm *t, ESYS_TR tr, TPM2B_PUBLIC *ret_pub,
 	return 0;
 }
 
-/* The EK of @alg as a transient primary, and its qualified name. */
-static int create_ek(struct vigil_tpm *t, enum vigil_ak_alg alg, struct tr *ek, TPM2B_NAME *ret_qn)
+/* The EK of @alg as a transient primary, its public area (may be NULL) and qualified name. */
+static int create_ek(struct vigil_tpm *t, enum vigil_ak_alg alg, struct tr *ek,
+		     TPM2B_PUBLIC *ret_pub, TPM2B_NAME *ret_qn)
 {
-	TPM2B_PUBLIC in = { .publicArea = key_template(alg, true) }, pub;
+	TPM2B_PUBLIC in = { .publicArea = vigil_key_template(alg, true) }, pub;
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
 	TPM2B_DATA outside = { 0 };
 	TPML_PCR_SELECTION pcrs = { 0 };
 	_cleanup_(Esys_Freep) TPM2B_PUBLIC *out = NULL;
 	TPM2B_NAME name;
 	TSS2_RC rc;
+	int r;
 
 	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 				ESYS_TR_NONE, &sens, &in, &outside, &pcrs, &ek->tr, &out, NULL,
 				NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS)
 		return fail(t, "TPM2_CreatePrimary (EK)", rc);
-	if (!same_template(&in.publicArea, &out->publicArea))
+	if (!vigil_key_template_match(&in.publicArea, &out->publicArea))
 		return mismatch(t, "TPM2_CreatePrimary (EK is not the template's)");
-	return read_public(t, ek->tr, &pub, &name, ret_qn);
+	r = read_public(t, ek->tr, &pub, &name, ret_qn);
+	if (r < 0)
+		return r;
+	if (ret_pub)
+		*ret_pub = pub;
+	return 0;
 }
 
 /* A policy session satisfying the EK's policy, PolicySecret(TPM_RH_ENDORSEMENT). */
@@ -308,7 +254,7 @@ static int ek_session(struct vigil_tpm *t, struct tr *s)
 /* Create the AK under @ek and load it: @ak becomes a transient object. */
 static int create_ak(struct vigil_tpm *t, enum vigil_ak_alg alg, const struct tr *ek, struct tr *ak)
 {
-	TPM2B_PUBLIC in = { .publicArea = key_template(alg, false) };
+	TPM2B_PUBLIC in = { .publicArea = vigil_key_template(alg, false) };
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
 	TPM2B_DATA outside = { 0 };
 	TPML_PCR_SELECTION pcrs = { 0 };
@@ -325,7 +271,7 @@ static int create_ak(struct vigil_tpm *t, enum vigil_ak_alg alg, const struct tr
 			 &pcrs, &priv, &pub, NULL, NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS)
 		return fail(t, "TPM2_Create (AK)", rc);
-	if (!same_template(&in.publicArea, &pub->publicArea))
+	if (!vigil_key_template_match(&in.publicArea, &pub->publicArea))
 		return mismatch(t, "TPM2_Create (AK is not the template's)");
 	r = ek_session(t, &s2); /* a policy session is spent by the command it authorizes */
 	if (r < 0)
@@ -376,12 +322,12 @@ static bool is_child(const TPM2B_NAME *parent_qn, const TPM2B_NAME *name, const 
 /* The algorithm whose AK template @pub is, or VIGIL_AK_ALG_ANY if it is none of them. */
 static enum vigil_ak_alg ak_alg_of(const TPMT_PUBLIC *pub)
 {
-	TPMT_PUBLIC ecc = key_template(VIGIL_AK_ALG_ECC, false);
-	TPMT_PUBLIC rsa = key_template(VIGIL_AK_ALG_RSA, false);
+	TPMT_PUBLIC ecc = vigil_key_template(VIGIL_AK_ALG_ECC, false);
+	TPMT_PUBLIC rsa = vigil_key_template(VIGIL_AK_ALG_RSA, false);
 
-	if (same_template(&ecc, pub))
+	if (vigil_key_template_match(&ecc, pub))
 		return VIGIL_AK_ALG_ECC;
-	if (same_template(&rsa, pub))
+	if (vigil_key_template_match(&rsa, pub))
 		return VIGIL_AK_ALG_RSA;
 	return VIGIL_AK_ALG_ANY;
 }
@@ -413,7 +359,7 @@ static int existing_ak(struct vigil_tpm *t, enum vigil_ak_alg alg, uint32_t hand
 	have = ak_alg_of(&ret->public.publicArea);
 	if (have == VIGIL_AK_ALG_ANY || (alg != VIGIL_AK_ALG_ANY && alg != have))
 		return -EEXIST;
-	r = create_ek(t, have, &ek, &ek_qn);
+	r = create_ek(t, have, &ek, NULL, &ek_qn);
 	if (r < 0)
 		return r;
 	if (!is_child(&ek_qn, &ret->name, &qn))
@@ -436,7 +382,7 @@ static int new_ak(struct vigil_tpm *t, enum vigil_ak_alg alg, uint32_t handle,
 	TSS2_RC rc;
 	int r;
 
-	r = create_ek(t, alg, &ek, &ek_qn);
+	r = create_ek(t, alg, &ek, NULL, &ek_qn);
 	if (r == 0)
 		r = create_ak(t, alg, &ek, &ak);
 	if (r < 0)
@@ -705,4 +651,291 @@ int vigil_tpm_quote(struct vigil_tpm *t, uint32_t handle, const uint8_t *nonce, 
 		memcpy(ret, q, sizeof(*q));
 	free(q);
 	return r;
+}
+
+/* The most one TPM2_NV_Read returns (TPM2_PT_NV_BUFFER_MAX), bounded by ESYS's buffer. */
+static int nv_buffer_max(struct vigil_tpm *t, uint16_t *ret)
+{
+	_cleanup_(Esys_Freep) TPMS_CAPABILITY_DATA *cap = NULL;
+	const TPMS_TAGGED_PROPERTY *p;
+	TPMI_YES_NO more = TPM2_NO;
+	TSS2_RC rc;
+
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_NV_BUFFER_MAX, 1, &more, &cap);
+	if (rc != TSS2_RC_SUCCESS)
+		return fail(t, "TPM2_GetCapability (NV buffer)", rc);
+	p = &cap->data.tpmProperties.tpmProperty[0];
+	if (cap->capability != TPM2_CAP_TPM_PROPERTIES || cap->data.tpmProperties.count != 1 ||
+	    p->property != TPM2_PT_NV_BUFFER_MAX || p->value == 0)
+		return mismatch(t, "TPM2_GetCapability (NV buffer)");
+	*ret = (uint16_t)(p->value < TPM2_MAX_NV_BUFFER_SIZE ? p->value : TPM2_MAX_NV_BUFFER_SIZE);
+	return 0;
+}
+
+/* Open NV index @index and read its public area: -ENOENT if it is not defined. */
+static int nv_open(struct vigil_tpm *t, uint32_t index, struct tr *nv, TPM2B_NV_PUBLIC *ret)
+{
+	_cleanup_(Esys_Freep) TPM2B_NV_PUBLIC *pub = NULL;
+	_cleanup_(Esys_Freep) TPM2B_NAME *name = NULL;
+	bool exists = false;
+	TSS2_RC rc;
+	int r;
+
+	r = handle_exists(t, index, &exists);
+	if (r < 0)
+		return r;
+	if (!exists)
+		return -ENOENT;
+	rc = Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   &nv->tr);
+	if (rc != TSS2_RC_SUCCESS)
+		return fail(t, "TPM2_NV_ReadPublic (EK certificate)", rc);
+	rc = Esys_NV_ReadPublic(t->esys, nv->tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub,
+				&name);
+	if (rc != TSS2_RC_SUCCESS)
+		return fail(t, "TPM2_NV_ReadPublic (EK certificate)", rc);
+	if (pub->nvPublic.nvIndex != index)
+		return mismatch(t, "TPM2_NV_ReadPublic (another index)");
+	*ret = *pub;
+	return 0;
+}
+
+/*
+ * Some TPMs pad the certificate in its NV index (the index is defined larger than the DER):
+ * cut the data to the length of its outer DER SEQUENCE if what follows is all 0x00 or all 0xff.
+ * Anything else is left for the verifier's strict parser to reject.
+ */
+static size_t der_trim(const uint8_t *buf, size_t len)
+{
+	size_t hdr, body, total;
+
+	if (len < 4 || buf[0] != 0x30)
+		return len;
+	if (buf[1] < 0x80) {
+		hdr = 2;
+		body = buf[1];
+	} else if (buf[1] == 0x81) {
+		hdr = 3;
+		body = buf[2];
+	} else if (buf[1] == 0x82) {
+		hdr = 4;
+		body = (size_t)buf[2] << 8 | buf[3];
+	} else {
+		return len;
+	}
+	total = hdr + body;
+	if (total >= len)
+		return len;
+	for (size_t i = total + 1; i < len; i++)
+		if (buf[i] != buf[total])
+			return len;
+	return buf[total] == 0x00 || buf[total] == 0xff ? total : len;
+}
+
+/* Read the whole of NV index @index (an EK certificate) in NV_BUFFER_MAX chunks. */
+static int nv_read_all(struct vigil_tpm *t, uint32_t index, uint8_t buf[VIGIL_EK_CERT_MAX],
+		       size_t *ret_len)
+{
+	_cleanup_(tr_release) struct tr nv = { .esys = t->esys,
+					       .tr = ESYS_TR_NONE,
+					       .persistent = true };
+	TPM2B_NV_PUBLIC pub;
+	ESYS_TR auth;
+	uint16_t chunk, size;
+	int r;
+
+	r = nv_open(t, index, &nv, &pub);
+	if (r == 0)
+		r = nv_buffer_max(t, &chunk);
+	if (r < 0)
+		return r;
+	size = pub.nvPublic.dataSize;
+	if (size == 0 || size > VIGIL_EK_CERT_MAX)
+		return -EFBIG;
+	if (pub.nvPublic.attributes & TPMA_NV_AUTHREAD)
+		auth = nv.tr; /* EK certificate indices are readable with their empty auth */
+	else if (pub.nvPublic.attributes & TPMA_NV_OWNERREAD)
+		auth = ESYS_TR_RH_OWNER;
+	else
+		return -EACCES;
+	for (uint16_t off = 0; off < size;) {
+		_cleanup_(Esys_Freep) TPM2B_MAX_NV_BUFFER *data = NULL;
+		uint16_t n = (uint16_t)(size - off < chunk ? size - off : chunk);
+		TSS2_RC rc;
+
+		rc = Esys_NV_Read(t->esys, auth, nv.tr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				  ESYS_TR_NONE, n, off, &data);
+		if (rc != TSS2_RC_SUCCESS)
+			return fail(t, "TPM2_NV_Read (EK certificate)", rc);
+		if (data->size != n)
+			return mismatch(t, "TPM2_NV_Read (short read)");
+		memcpy(buf + off, data->buffer, n);
+		off = (uint16_t)(off + n);
+	}
+	*ret_len = der_trim(buf, size);
+	return 0;
+}
+
+/**
+ * vigil_tpm_ek_read() - the endorsement key and its certificate
+ * @t: the TPM
+ * @alg: VIGIL_AK_ALG_RSA or _ECC for that EK; VIGIL_AK_ALG_ANY for the ECC P-256 EK if the
+ *	TPM holds its certificate, else the RSA 2048 one
+ * @ret_ek: on success, the EK's public area (the TCG EK Credential Profile's low-range
+ *	template L-1 / L-2, created as a transient primary in the endorsement hierarchy, as
+ *	vigil_tpm_ak_create() does, and flushed again)
+ * @ret_cert: on success, the DER certificate from NV index VIGIL_EK_CERT_NV_RSA / _ECC, with
+ *	NV padding after the DER (all 0x00 or all 0xff) cut off; free() it
+ * @ret_cert_len: its length
+ *
+ * The certificate is read in chunks of TPM2_PT_NV_BUFFER_MAX with the index's own (empty)
+ * authorization, or the owner's if the index allows only that. Only the low-range indices are
+ * read: a TPM provisioned with only a high-range (e.g. ECC P-384) certificate has none here.
+ *
+ * Return: 0; -ENOENT if the certificate's index is not defined; -EFBIG if it is empty or larger
+ * than VIGIL_EK_CERT_MAX; -EACCES if it is not readable with owner or its own authorization;
+ * -ENOMEM; -EIO / -EBADE from the TPM (vigil_tpm_error()).
+ */
+int vigil_tpm_ek_read(struct vigil_tpm *t, enum vigil_ak_alg alg, TPM2B_PUBLIC *ret_ek,
+		      uint8_t **ret_cert, size_t *ret_cert_len)
+{
+	_cleanup_(tr_release) struct tr ek = TR_INIT(t);
+	uint8_t buf[VIGIL_EK_CERT_MAX];
+	TPM2B_PUBLIC pub;
+	TPM2B_NAME qn;
+	bool ecc = alg == VIGIL_AK_ALG_ECC;
+	uint8_t *cert;
+	size_t len = 0;
+	int r;
+
+	if (alg == VIGIL_AK_ALG_ANY) {
+		r = handle_exists(t, VIGIL_EK_CERT_NV_ECC, &ecc);
+		if (r < 0)
+			return r;
+	}
+	r = nv_read_all(t, ecc ? VIGIL_EK_CERT_NV_ECC : VIGIL_EK_CERT_NV_RSA, buf, &len);
+	if (r == 0)
+		r = create_ek(t, ecc ? VIGIL_AK_ALG_ECC : VIGIL_AK_ALG_RSA, &ek, &pub, &qn);
+	if (r < 0)
+		return r;
+	cert = malloc(len);
+	if (!cert)
+		return -ENOMEM;
+	memcpy(cert, buf, len);
+	*ret_ek = pub;
+	*ret_cert = cert;
+	*ret_cert_len = len;
+	return 0;
+}
+
+/* The credential is a secret: wipe ESYS's copy before it goes back to the allocator. */
+static void digest_erasep(TPM2B_DIGEST **p)
+{
+	if (!*p)
+		return;
+	OPENSSL_cleanse(*p, sizeof(**p));
+	Esys_Free(*p);
+}
+
+/* Is the TPM healthy (not in failure mode)? TPM2_GetTestResult says. */
+static bool tpm_healthy(struct vigil_tpm *t)
+{
+	_cleanup_(Esys_Freep) TPM2B_MAX_BUFFER *data = NULL;
+	TPM2_RC result = TPM2_RC_FAILURE;
+
+	return Esys_GetTestResult(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &data,
+				  &result) == TSS2_RC_SUCCESS &&
+	       result == TPM2_RC_SUCCESS;
+}
+
+/*
+ * ActivateCredential failed: a credential made for another AK or another TPM's EK, or altered,
+ * fails the TPM's integrity check (TPM_RC_INTEGRITY) or cannot be decrypted (TPM_RC_VALUE,
+ * TPM_RC_SIZE, TPM_RC_ECC_POINT...): -EBADMSG, "not for this TPM". libtpms (swtpm, the vTPM of
+ * VMs) reports an RSA-OAEP decryption failure as TPM_RC_FAILURE instead: that one is taken as
+ * the credential's fault only if the TPM is not in failure mode. Anything else is -EIO.
+ */
+static int activate_fail(struct vigil_tpm *t, TSS2_RC rc)
+{
+	TSS2_RC base = rc & (TPM2_RC_FMT1 | 0x3f);
+
+	(void)fail(t, "TPM2_ActivateCredential", rc);
+	if (rc == TPM2_RC_FAILURE)
+		return tpm_healthy(t) ? -EBADMSG : -EIO;
+	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER || !(rc & TPM2_RC_FMT1))
+		return -EIO;
+	switch (base) {
+	case TPM2_RC_INTEGRITY:
+	case TPM2_RC_VALUE:
+	case TPM2_RC_SIZE:
+	case TPM2_RC_ECC_POINT:
+	case TPM2_RC_NO_RESULT:
+	case TPM2_RC_KEY:
+		return -EBADMSG;
+	default:
+		return -EIO;
+	}
+}
+
+/**
+ * vigil_tpm_activate_credential() - recover a credential made for this TPM's EK and an AK
+ * @t: the TPM
+ * @ak_handle: the AK's persistent handle (vigil_tpm_ak_create()), empty authorization
+ * @blob: the credential blob (vigil_make_credential()'s @ret_blob)
+ * @seed: the encrypted seed (its @ret_seed)
+ * @ret_secret: on success, the credential
+ * @size: the size of @ret_secret (VIGIL_CREDENTIAL_SECRET_SIZE is always enough)
+ * @ret_len: on success, the credential's length
+ *
+ * TPM2_ActivateCredential with the AK as activateHandle (password session) and the EK of the
+ * AK's algorithm, created as a transient primary, as keyHandle (a policy session satisfying its
+ * PolicySecret(TPM_RH_ENDORSEMENT)). The TPM releases the credential only if the seed decrypts
+ * with its EK and the blob's HMAC binds the AK's name: proof that the AK lives in the TPM whose
+ * EK the verifier encrypted to. ESYS's copy of the credential is wiped.
+ *
+ * Return: 0; -EINVAL for NULL or oversized arguments; -ENOENT if @ak_handle is empty;
+ * -EKEYREJECTED if it holds no usable AK; -EBADMSG if the TPM refuses the credential (made for
+ * another AK or another TPM, or altered); -ENOBUFS if @size is too small; -EIO / -EBADE from
+ * the TPM (vigil_tpm_error()).
+ */
+int vigil_tpm_activate_credential(struct vigil_tpm *t, uint32_t ak_handle,
+				  const TPM2B_ID_OBJECT *blob, const TPM2B_ENCRYPTED_SECRET *seed,
+				  uint8_t *ret_secret, size_t size, size_t *ret_len)
+{
+	_cleanup_(tr_release) struct tr ak = { .esys = t->esys,
+					       .tr = ESYS_TR_NONE,
+					       .persistent = true };
+	_cleanup_(tr_release) struct tr ek = TR_INIT(t), s = TR_INIT(t);
+	_cleanup_(digest_erasep) TPM2B_DIGEST *cred = NULL;
+	struct vigil_tpm_ak info;
+	TPM2B_NAME qn;
+	TSS2_RC rc;
+	int r;
+
+	if (!blob || !seed || !ret_secret || !ret_len || blob->size == 0 ||
+	    blob->size > sizeof(blob->credential) || seed->size == 0 ||
+	    seed->size > sizeof(seed->secret))
+		return -EINVAL;
+	r = load_ak(t, ak_handle, &ak, &info);
+	if (r == 0)
+		r = create_ek(t,
+			      info.public.publicArea.type == TPM2_ALG_RSA ? VIGIL_AK_ALG_RSA :
+									    VIGIL_AK_ALG_ECC,
+			      &ek, NULL, &qn);
+	if (r == 0)
+		r = ek_session(t, &s);
+	if (r < 0)
+		return r;
+	rc = Esys_ActivateCredential(t->esys, ak.tr, ek.tr, ESYS_TR_PASSWORD, s.tr, ESYS_TR_NONE,
+				     blob, seed, &cred);
+	if (rc != TSS2_RC_SUCCESS)
+		return activate_fail(t, rc);
+	if (cred->size == 0 || cred->size > sizeof(cred->buffer))
+		return mismatch(t, "TPM2_ActivateCredential (credential size)");
+	if (cred->size > size)
+		return -ENOBUFS;
+	memcpy(ret_secret, cred->buffer, cred->size);
+	*ret_len = cred->size;
+	return 0;
 }

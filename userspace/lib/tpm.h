@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tpm.h: libvigil's device side: open a TPM, create or find the attestation key, quote.
+ * tpm.h: libvigil's device side: open a TPM, create or find the attestation key, quote, read
+ * the endorsement key and its certificate, activate an enrollment credential (enroll.h has the
+ * verifier's half).
  *
  * The only part of libvigil that talks to a TPM (through ESYS, in tpm.c); this header exposes no
  * ESYS type, so callers need only the TPM2 data types. A TPM failure returns -EIO and leaves the
@@ -80,5 +82,18 @@ int vigil_tpm_ak_create(struct vigil_tpm *t, enum vigil_ak_alg alg, uint32_t han
 int vigil_tpm_quote(struct vigil_tpm *t, uint32_t handle, const uint8_t *nonce, size_t nonce_len,
 		    const TPML_PCR_SELECTION *sel, struct vigil_tpm_quote *ret)
 	__attribute__((warn_unused_result));
+int vigil_tpm_ek_read(struct vigil_tpm *t, enum vigil_ak_alg alg, TPM2B_PUBLIC *ret_ek,
+		      uint8_t **ret_cert, size_t *ret_cert_len) __attribute__((warn_unused_result));
+int vigil_tpm_activate_credential(struct vigil_tpm *t, uint32_t ak_handle,
+				  const TPM2B_ID_OBJECT *blob, const TPM2B_ENCRYPTED_SECRET *seed,
+				  uint8_t *ret_secret, size_t size, size_t *ret_len)
+	__attribute__((warn_unused_result));
+
+/*
+ * The templates of the EK (TCG EK Credential Profile L-1 / L-2) and of vigil's AK, in
+ * ek_template.c: no ESYS there, the verifier (enroll.c) checks presented EKs against them.
+ */
+TPMT_PUBLIC vigil_key_template(enum vigil_ak_alg alg, bool ek);
+bool vigil_key_template_match(const TPMT_PUBLIC *tmpl, const TPMT_PUBLIC *got);
 
 #endif /* VIGIL_TPM_H */
