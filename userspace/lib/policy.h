@@ -135,6 +135,7 @@ struct vigil_policy;
 
 /* ---- the document and its index (policy.c) ---- */
 
+bool vigil_policy_name_valid(const char *name, size_t len);
 int vigil_policy_parse(const char *text, size_t len, struct vigil_policy **ret,
 		       struct vigil_policy_error *err) __attribute__((warn_unused_result));
 int vigil_policy_new(const struct vigil_policy_info *info, struct vigil_policy **ret)

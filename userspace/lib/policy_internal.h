@@ -182,7 +182,6 @@ static inline uint32_t vigil_policy_rec_head(struct vigil_policy *p, uint32_t di
 int vigil_policy_alloc(struct vigil_policy **ret);
 int vigil_policy_time_parse(const char *s, size_t len, int64_t *ret);
 int vigil_policy_time_format(int64_t t, char out[VIGIL_POLICY_TIME_LEN + 1]);
-bool vigil_policy_name_valid(const char *name, size_t len);
 int vigil_policy_path_check(const char *path, size_t len);
 int vigil_policy_add_pattern(struct vigil_policy *p, const char *text, size_t len, bool regex,
 			     char *why, size_t why_size);
