@@ -16,6 +16,7 @@
 #include <openssl/types.h>
 
 #include "compliance.h"
+#include "uapi/vigil.h"
 
 /* Exit codes are an interface (DESIGN.md §4): never renumber. */
 enum {
@@ -38,6 +39,9 @@ int cmd_policy(int argc, char *argv[]);
 int cmd_ear(int argc, char *argv[]);
 int cmd_archive(int argc, char *argv[]);
 int cmd_report(int argc, char *argv[]);
+int cmd_verifierd(int argc, char *argv[]);
+int cmd_agent(int argc, char *argv[]);
+int cmd_fleet(int argc, char *argv[]);
 /* `vigil policy <sub>`: cmd_policy.c dispatches to these */
 int cmd_policy_create(int argc, char *argv[]);
 int cmd_policy_import(int argc, char *argv[]);
@@ -118,5 +122,36 @@ int cmd_parse_time(const char *s, int64_t *ret);
 void cmd_format_time(int64_t t, char *buf, size_t size);
 int cmd_load_trust(const char *cmd, const char *const *paths, size_t n, EVP_PKEY **keys);
 int cmd_load_private(const char *cmd, const char *path, EVP_PKEY **ret);
+
+/* quote_evidence.c: the quote, log and evidence of `vigil quote` and `vigil agent` */
+
+#define CMD_DEFAULT_LOG VIGIL_FS_MOUNT "/" VIGIL_FS_DIR "/" VIGIL_FS_BINARY
+
+/**
+ * struct quote_spec - what one quote_evidence() quotes
+ * @nonce: the verifier's nonce
+ * @nonce_len: its length, VIGIL_NONCE_MIN..VIGIL_NONCE_MAX
+ * @sel: the PCRs to quote
+ * @from: the first log record to include
+ * @handle: the AK's persistent handle
+ * @tcti: the TPM (--tcti), or NULL (vigil_tpm_tcti())
+ * @log: the binary measurement log, or NULL for evidence without a log
+ * @log_hint: appended to the message when @log does not exist, or NULL
+ * @from_reset: a log with fewer records than @from is sent from 0 (the device rebooted since
+ *	the verifier's cursor), instead of failing
+ */
+struct quote_spec {
+	const uint8_t *nonce;
+	size_t nonce_len;
+	const TPML_PCR_SELECTION *sel;
+	uint64_t from;
+	uint32_t handle;
+	const char *tcti;
+	const char *log;
+	const char *log_hint;
+	bool from_reset;
+};
+
+int quote_evidence(const char *cmd, const struct quote_spec *q, struct vigil_evidence **ret);
 
 #endif /* VIGIL_CMD_H */

@@ -2,11 +2,8 @@
 /*
  * cmd_quote.c: `vigil quote`: quote PCRs with the AK for a verifier's nonce and write the
  * evidence document (docs/evidence-format.md) with the PCR values, the AK's public area, the
- * measurement log and a few facts about the host.
- *
- * Order matters: the quote comes first, the log is read after it. vigil.ko appends a record
- * before it extends the PCR, so a log read after the quote holds every record the quote covers
- * (and perhaps a few more, which the verifier recognises as "not yet covered").
+ * measurement log and a few facts about the host. The quote and the evidence are built by
+ * quote_evidence.c, which `vigil agent` uses too (the quote first, the log read after it).
  *
  * Invariants: nothing is written unless the whole evidence could be produced; the output file
  * is replaced atomically; exit 0, 2 (usage) or 3 (TPM, log, I/O).
@@ -15,19 +12,15 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <time.h>
 
 #include "attest.h"
 #include "cleanup.h"
 #include "cmd.h"
-#include "log.h"
 #include "tpm.h"
 #include "uapi/vigil.h"
 
 #define CMD "quote"
-#define DEFAULT_LOG VIGIL_FS_MOUNT "/" VIGIL_FS_DIR "/" VIGIL_FS_BINARY
-#define BOOT_ID "/proc/sys/kernel/random/boot_id"
+#define DEFAULT_LOG CMD_DEFAULT_LOG
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 #define DEFAULT_PCRS "sha256:" STRINGIFY(VIGIL_DEFAULT_PCR)
@@ -63,100 +56,6 @@ static void show_usage(FILE *f)
 		VIGIL_AK_HANDLE_DEFAULT, VIGIL_TCTI_DEFAULT);
 }
 
-/* Skip the first @from records of a binary log; what remains is "the log from record @from". */
-/* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): buffer, length, then the index */
-static int log_from(const char *path, const uint8_t *buf, size_t len, uint32_t from,
-		    size_t *ret_off)
-{
-	struct vigil_log_iter it;
-	struct vigil_log_record rec;
-	int r = vigil_log_iter_init(&it, buf, len, NULL);
-
-	for (uint32_t i = 0; r == 0 && i < from; i++) {
-		r = vigil_log_iter_next(&it, &rec, NULL);
-		if (r == 0) {
-			fprintf(stderr, "vigil " CMD ": %s: has only %u records (--from %u)\n",
-				path, i, from);
-			return -ERANGE;
-		}
-		r = r > 0 ? 0 : r;
-	}
-	if (r < 0) {
-		fprintf(stderr, "vigil " CMD ": %s: %s\n", path, vigil_log_strerror(r));
-		return r;
-	}
-	*ret_off = it.pos;
-	return 0;
-}
-
-static int read_log(const struct quote_opts *o, struct vigil_evidence *ev)
-{
-	_cleanup_free_ uint8_t *buf = NULL;
-	size_t len = 0, off = 0;
-	int r;
-
-	r = vigil_file_read(o->log, VIGIL_EVIDENCE_LOG_MAX, &buf, &len);
-	if (r < 0) {
-		fprintf(stderr, "vigil " CMD ": %s: %s%s\n", o->log, strerror(-r),
-			r == -ENOENT && !strcmp(o->log, DEFAULT_LOG) ?
-				" (vigil.ko not loaded? --no-log quotes without a log)" :
-				"");
-		return r;
-	}
-	if (o->from > 0) {
-		r = log_from(o->log, buf, len, o->from, &off);
-		if (r < 0)
-			return r;
-		memmove(buf, buf + off, len - off);
-	}
-	ev->log = TAKE_PTR(buf);
-	ev->log_len = len - off;
-	ev->log_from = o->from;
-	return 0;
-}
-
-/* Kernel release, boot id and time: informational, so a missing one is simply left out. */
-static int host_facts(struct vigil_evidence *ev)
-{
-	_cleanup_free_ uint8_t *boot_id = NULL;
-	struct utsname u;
-	char now[32];
-	time_t t = time(NULL);
-	struct tm tm;
-	size_t len = 0;
-
-	if (uname(&u) == 0 && !(ev->kernel = strdup(u.release)))
-		return -ENOMEM;
-	if (vigil_file_read(BOOT_ID, 64, &boot_id, &len) == 0 && len > 1 && len <= 37) {
-		boot_id[strcspn((char *)boot_id, "\n")] = '\0';
-		ev->boot_id = (char *)TAKE_PTR(boot_id);
-	}
-	if (gmtime_r(&t, &tm) && strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm) &&
-	    !(ev->created = strdup(now)))
-		return -ENOMEM;
-	return 0;
-}
-
-static int fill_evidence(const struct quote_opts *o, const struct vigil_tpm_quote *q,
-			 struct vigil_evidence *ev)
-{
-	memcpy(ev->nonce, o->nonce, o->nonce_len);
-	ev->nonce_len = o->nonce_len;
-	ev->attest = malloc(q->attest_len);
-	ev->sig = malloc(q->sig_len);
-	if (!ev->attest || !ev->sig)
-		return -ENOMEM;
-	memcpy(ev->attest, q->attest, q->attest_len);
-	ev->attest_len = q->attest_len;
-	memcpy(ev->sig, q->sig, q->sig_len);
-	ev->sig_len = q->sig_len;
-	ev->selection = q->selection;
-	ev->pcrs = q->pcrs;
-	ev->ak_public = q->ak.public;
-	ev->ak_handle = q->ak.handle;
-	return host_facts(ev);
-}
-
 static int write_evidence(const char *out, const struct vigil_evidence *ev)
 {
 	_cleanup_free_ char *json = NULL;
@@ -178,45 +77,25 @@ static int write_evidence(const char *out, const struct vigil_evidence *ev)
 	return VIGIL_EXIT_OK;
 }
 
-static int quote_and_write(const struct quote_opts *o, struct vigil_evidence *ev,
-			   struct vigil_tpm_quote *q)
-{
-	_cleanup_(vigil_tpm_freep) struct vigil_tpm *t = NULL;
-	int r;
-
-	r = cmd_tpm_open(CMD, o->tcti, &t);
-	if (r != VIGIL_EXIT_OK)
-		return r;
-	r = vigil_tpm_quote(t, o->handle, o->nonce, o->nonce_len, &o->sel, q);
-	if (r == -ENOENT || r == -EKEYREJECTED) {
-		fprintf(stderr, "vigil " CMD ": handle 0x%08x: %s (run 'vigil ak create')\n",
-			o->handle, r == -ENOENT ? "no key" : "not an attestation key");
-		return VIGIL_EXIT_RUNTIME;
-	}
-	if (r == -EAGAIN) {
-		fprintf(stderr, "vigil " CMD ": PCRs kept changing during the quote; try again\n");
-		return VIGIL_EXIT_RUNTIME;
-	}
-	if (r < 0)
-		return cmd_tpm_error(CMD, t, r);
-	if ((o->log && read_log(o, ev) < 0) || fill_evidence(o, q, ev) < 0)
-		return VIGIL_EXIT_RUNTIME;
-	return write_evidence(o->out, ev);
-}
-
 static int take_quote(const struct quote_opts *o)
 {
-	struct vigil_evidence *ev = calloc(1, sizeof(*ev));
-	struct vigil_tpm_quote *q = calloc(1, sizeof(*q));
-	int r = VIGIL_EXIT_RUNTIME;
+	_cleanup_(vigil_evidence_freep) struct vigil_evidence *ev = NULL;
+	const struct quote_spec q = {
+		.nonce = o->nonce,
+		.nonce_len = o->nonce_len,
+		.sel = &o->sel,
+		.from = o->from,
+		.handle = o->handle,
+		.tcti = o->tcti,
+		.log = o->log,
+		.log_hint = o->log && !strcmp(o->log, DEFAULT_LOG) ?
+				    " (vigil.ko not loaded? --no-log quotes without a log)" :
+				    NULL,
+	};
 
-	if (ev && q)
-		r = quote_and_write(o, ev, q);
-	else
-		fprintf(stderr, "vigil " CMD ": %s\n", strerror(ENOMEM));
-	vigil_evidence_free(ev);
-	free(q);
-	return r;
+	if (quote_evidence(CMD, &q, &ev) < 0)
+		return VIGIL_EXIT_RUNTIME;
+	return write_evidence(o->out, ev);
 }
 
 static int parse_option(int c, struct quote_opts *o, char *argv[])

@@ -33,6 +33,10 @@ static const struct {
 	{ "ear", cmd_ear, "check a signed attestation result (ear verify)" },
 	{ "archive", cmd_archive, "check the evidence archive, record monitoring opt-outs" },
 	{ "report", cmd_report, "write the compliance report from the evidence archive" },
+	{ "verifierd", cmd_verifierd,
+	  "attest a fleet of devices continuously (the fleet verifier)" },
+	{ "agent", cmd_agent, "attest continuously to a fleet verifier (vigil verifierd)" },
+	{ "fleet", cmd_fleet, "manage the devices of a fleet verifier (vigil verifierd)" },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
