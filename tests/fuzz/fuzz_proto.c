@@ -3,8 +3,8 @@
  * fuzz_proto.c: libFuzzer harness for the fleet protocol bodies (lib/proto.c), the JSON a
  * verifierd, an agent and `vigil fleet` read from each other.
  *
- * Byte 0 of an input selects the parser, (byte 0) % 7: 0 identity, 1 challenge, 2 secret,
- * 3 quote request, 4 result, 5 device, 6 error; the rest is the body (not NUL-terminated, so
+ * Byte 0 of an input selects the parser, (byte 0) % 8: 0 identity, 1 challenge, 2 secret,
+ * 3 quote request, 4 result, 5 device, 6 error, 7 policy reference; the rest is the body (not NUL-terminated, so
  * ASan sees any read past it). Properties besides "no crash, no leak, no UB":
  *   - a parser returns 0, -EINVAL, -EFBIG or -ENOMEM, nothing else;
  *   - what parses is within the message's bounds (strings terminated inside their fields,
@@ -28,7 +28,7 @@
 
 #include "proto.h"
 
-enum kind { IDENTITY, CHALLENGE, SECRET, QUOTE_REQUEST, RESULT, DEVICE, ERROR, KINDS };
+enum kind { IDENTITY, CHALLENGE, SECRET, QUOTE_REQUEST, RESULT, DEVICE, ERROR, POLICY_REF, KINDS };
 
 union msg {
 	struct vigil_msg_identity identity;
@@ -38,6 +38,7 @@ union msg {
 	struct vigil_msg_result result;
 	struct vigil_msg_device device;
 	struct vigil_msg_error error;
+	struct vigil_msg_policy_ref policy_ref;
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,6 +58,8 @@ static int parse(enum kind k, const char *text, size_t len, union msg *m)
 		return vigil_msg_result_parse(text, len, &m->result);
 	case DEVICE:
 		return vigil_msg_device_parse(text, len, &m->device);
+	case POLICY_REF:
+		return vigil_msg_policy_ref_parse(text, len, &m->policy_ref);
 	default:
 		return vigil_msg_error_parse(text, len, &m->error);
 	}
@@ -77,6 +80,8 @@ static int format(enum kind k, const union msg *m, char **ret)
 		return vigil_msg_result_format(&m->result, ret);
 	case DEVICE:
 		return vigil_msg_device_format(&m->device, ret);
+	case POLICY_REF:
+		return vigil_msg_policy_ref_format(&m->policy_ref, ret);
 	default:
 		return vigil_msg_error_format(m->error.error, m->error.detail, ret);
 	}
@@ -139,6 +144,8 @@ static bool equal(enum kind k, const union msg *a, const union msg *b)
 		       !strcmp(a->device.address, b->device.address) &&
 		       !strcmp(a->device.policy, b->device.policy) &&
 		       a->device.interval_ms == b->device.interval_ms;
+	case POLICY_REF:
+		return !strcmp(a->policy_ref.policy, b->policy_ref.policy);
 	default: /* the writer may replace control characters in the detail */
 		return !strcmp(a->error.error, b->error.error);
 	}
@@ -165,6 +172,8 @@ static void check_bounds(enum kind k, const union msg *m)
 		ok = terminated(m->device.id, sizeof(m->device.id)) &&
 		     terminated(m->device.address, sizeof(m->device.address)) &&
 		     terminated(m->device.policy, sizeof(m->device.policy));
+	else if (k == POLICY_REF)
+		ok = terminated(m->policy_ref.policy, sizeof(m->policy_ref.policy));
 	else
 		ok = terminated(m->error.error, sizeof(m->error.error)) &&
 		     terminated(m->error.detail, sizeof(m->error.detail));

@@ -975,6 +975,32 @@ static void test_device_status(void **state)
 	assert_null(text);
 }
 
+/* PUT /v1/devices/ID/policy: a policy name or "" (none); nothing else. */
+static void test_policy_ref(void **state)
+{
+	static const char *const bad[] = {
+		"{}",	     "{\"policy\": 5}", "{\"policy\": \"a/b\"}", "{\"policy\": \"plc\"} x",
+		"[\"plc\"]",
+	};
+	struct vigil_msg_policy_ref m = { .policy = "unchanged" }, back;
+	char *text = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(vigil_msg_policy_ref_parse(bad[i], strlen(bad[i]), &m), -EINVAL);
+		assert_string_equal(m.policy, "unchanged");
+	}
+	assert_int_equal(vigil_msg_policy_ref_parse("{\"policy\": \"\"}", 14, &m), 0);
+	assert_string_equal(m.policy, "");
+	snprintf(m.policy, sizeof(m.policy), "plc-runtime.v2");
+	assert_int_equal(vigil_msg_policy_ref_format(&m, &text), 0);
+	assert_int_equal(vigil_msg_policy_ref_parse(text, strlen(text), &back), 0);
+	assert_string_equal(back.policy, "plc-runtime.v2");
+	free(text);
+	snprintf(m.policy, sizeof(m.policy), "no/name");
+	assert_int_equal(vigil_msg_policy_ref_format(&m, &text), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1005,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(test_error_format),
 		cmocka_unit_test(test_formatters_refuse),
 		cmocka_unit_test(test_device_status),
+		cmocka_unit_test(test_policy_ref),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

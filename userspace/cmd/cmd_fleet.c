@@ -814,15 +814,15 @@ static int fleet_add_run(const struct args *a)
 /* PUT /v1/devices/ID/policy {"policy": NAME}: the device is verified against NAME. */
 static int assign_policy(const struct args *a)
 {
-	_cleanup_(json_object_putp) struct json_object *o = NULL, *body = json_object_new_object();
-	_cleanup_free_ char *path = NULL;
-	const char *text;
+	_cleanup_(json_object_putp) struct json_object *o = NULL;
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	struct vigil_msg_policy_ref m = { 0 };
 	int r = check_device_id(a->cmd, a->device);
 
 	if (r)
 		return r;
-	if (!body || vigil_json_add(body, "policy", json_object_new_string(a->operand[0])) < 0 ||
-	    !(text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)) ||
+	snprintf(m.policy, sizeof(m.policy), "%s", a->operand[0]);
+	if (vigil_msg_policy_ref_format(&m, &text) < 0 ||
 	    asprintf(&path, "/v1/devices/%s/policy", a->device) < 0) {
 		fprintf(stderr, "vigil %s: %s\n", a->cmd, strerror(ENOMEM));
 		return VIGIL_EXIT_RUNTIME;

@@ -83,7 +83,31 @@ struct vd_pending {
 	uint8_t nonce[VD_NONCE_SIZE];
 	uint64_t from;
 	int64_t expires_ms;
+	int64_t issued; /* vd_mono_ms() */
 	bool used;
+};
+
+#define VD_LATENCY_MAX_MS 10000 /* the histogram's last bucket holds everything slower */
+
+/**
+ * struct vd_stats - what GET /v1/stats reports (DELETE /v1/stats resets it)
+ * @attestations: outcomes recorded
+ * @trusted: of them, accepted
+ * @untrusted: rejected
+ * @missed: missed
+ * @latency: per millisecond, how many attestations took that long from the nonce being
+ *	issued (push) or the quote request sent (pull) to the verdict recorded
+ * @count: entries in @latency
+ * @max: the slowest
+ */
+struct vd_stats {
+	uint64_t attestations;
+	uint64_t trusted;
+	uint64_t untrusted;
+	uint64_t missed;
+	uint32_t latency[VD_LATENCY_MAX_MS + 1];
+	uint64_t count;
+	int64_t max;
 };
 
 /* A signed policy as loaded, kept until the store holds another version. */
@@ -131,6 +155,7 @@ struct vd {
 	char (*from0)[VIGIL_DEVICE_ID_MAX + 1];
 	size_t nfrom0;
 	uint32_t inflight;
+	struct vd_stats stats;
 	struct event *tick;
 	pthread_t alerts;
 	pthread_mutex_t alert_lock;
@@ -140,6 +165,9 @@ struct vd {
 };
 
 int64_t vd_now_ms(void);
+int64_t vd_mono_ms(void);
+void vd_latency(struct vd *vd, int64_t since);
+int vd_stats_format(const struct vd *vd, char **ret) __attribute__((warn_unused_result));
 void vd_log(struct vd *vd, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* verifierd_api.c */

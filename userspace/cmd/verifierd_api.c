@@ -138,6 +138,7 @@ static void api_nonce(struct vd *vd, struct vigil_http_request *req, const char 
 	if (r < 0)
 		goto out;
 	p->used = false;
+	p->issued = vd_mono_ms();
 	p->from = vd_from(vd, &d);
 	p->expires_ms = vd_now_ms() + VD_NONCE_TTL_MS;
 	memcpy(q.nonce, p->nonce, sizeof(p->nonce));
@@ -176,6 +177,8 @@ static void api_evidence(struct vd *vd, struct vigil_http_request *req, const ch
 	r = vd_attest(vd, &d, p->nonce, sizeof(p->nonce), ev, len, &out);
 	if (r < 0)
 		goto out;
+	if (out.recorded)
+		vd_latency(vd, p->issued);
 	res.state = out.state;
 	snprintf(res.reason, sizeof(res.reason), "%s", out.reason);
 	res.next_ms = out.recorded || strcmp(out.reason, "log_cursor") != 0 ? out.next_ms : 0;
@@ -365,27 +368,11 @@ static void admin_devices(struct vd *vd, struct vigil_http_request *req)
 		reply_device(vd, req, d.id, 201, false);
 }
 
-static int policy_ref_parse(const uint8_t *b, size_t len, char *name, size_t size)
-{
-	_cleanup_(json_object_putp) struct json_object *o = NULL;
-	struct json_object *v;
-	int r = vigil_json_parse((const char *)b, len, VIGIL_PROTO_SMALL_MAX, &o);
-
-	if (r < 0)
-		return r;
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "policy", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    (size_t)json_object_get_string_len(v) >= size)
-		return -EINVAL;
-	snprintf(name, size, "%s", json_object_get_string(v));
-	return !name[0] || vigil_policy_name_valid(name, strlen(name)) ? 0 : -EINVAL;
-}
-
 static void admin_device(struct vd *vd, struct vigil_http_request *req, const char *rest)
 {
 	const char *method = vigil_http_method(req);
-	char id[VIGIL_DEVICE_ID_MAX + 1], policy[129];
+	struct vigil_msg_policy_ref ref;
+	char id[VIGIL_DEVICE_ID_MAX + 1];
 	const char *slash = strchr(rest, '/');
 	size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
 	const uint8_t *body;
@@ -417,12 +404,12 @@ static void admin_device(struct vd *vd, struct vigil_http_request *req, const ch
 		return;
 	}
 	body = vigil_http_body(req, &len);
-	r = policy_ref_parse(body, len, policy, sizeof(policy));
+	r = vigil_msg_policy_ref_parse((const char *)body, len, &ref);
 	if (r < 0) {
 		reply_bad_body(vd, req, r);
 		return;
 	}
-	r = vigil_store_device_set_policy(vd->db, id, policy);
+	r = vigil_store_device_set_policy(vd->db, id, ref.policy);
 	if (r == -ENOENT)
 		refuse(vd, req, 404, "not_found", "no such device");
 	else if (r < 0)
@@ -490,11 +477,34 @@ static void admin_policy(struct vd *vd, struct vigil_http_request *req, const ch
 	vigil_policy_free(p);
 }
 
+static void admin_stats(struct vd *vd, struct vigil_http_request *req)
+{
+	_cleanup_free_ char *body = NULL;
+	int r;
+
+	if (!strcmp(vigil_http_method(req), "DELETE")) {
+		memset(&vd->stats, 0, sizeof(vd->stats));
+		vigil_http_reply(req, 200, "{}\n");
+		return;
+	}
+	if (strcmp(vigil_http_method(req), "GET") != 0) {
+		refuse(vd, req, 405, "method", "GET or DELETE");
+		return;
+	}
+	r = vd_stats_format(vd, &body);
+	if (r < 0)
+		reply_internal(vd, req, "stats", r);
+	else
+		vigil_http_reply(req, 200, body);
+}
+
 static void operator_request(struct vd *vd, struct vigil_http_request *req)
 {
 	const char *path = vigil_http_path(req);
 
-	if (!strcmp(path, DEVICES))
+	if (!strcmp(path, "/v1/stats"))
+		admin_stats(vd, req);
+	else if (!strcmp(path, DEVICES))
 		admin_devices(vd, req);
 	else if (!strncmp(path, DEVICES "/", strlen(DEVICES) + 1) && path[strlen(DEVICES) + 1])
 		admin_device(vd, req, path + strlen(DEVICES) + 1);

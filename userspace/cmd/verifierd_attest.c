@@ -44,6 +44,71 @@ int64_t vd_now_ms(void)
 }
 
 /**
+ * vd_mono_ms() - a monotonic clock in milliseconds, for durations
+ *
+ * Return: the time.
+ */
+int64_t vd_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/**
+ * vd_latency() - count one attestation's latency
+ * @vd: the daemon
+ * @since: vd_mono_ms() when its nonce was issued or its quote request sent
+ */
+void vd_latency(struct vd *vd, int64_t since)
+{
+	int64_t ms = vd_mono_ms() - since;
+
+	if (ms < 0)
+		ms = 0;
+	vd->stats.latency[ms < VD_LATENCY_MAX_MS ? ms : VD_LATENCY_MAX_MS]++;
+	vd->stats.count++;
+	if (ms > vd->stats.max)
+		vd->stats.max = ms;
+}
+
+static int64_t percentile(const struct vd_stats *st, uint64_t permille)
+{
+	uint64_t want = (st->count * permille + 999) / 1000, seen = 0;
+
+	for (int64_t ms = 0; ms <= VD_LATENCY_MAX_MS; ms++) {
+		seen += st->latency[ms];
+		if (seen >= want && seen)
+			return ms;
+	}
+	return 0;
+}
+
+/**
+ * vd_stats_format() - the statistics as GET /v1/stats answers them (docs/fleet-protocol.md)
+ * @vd: the daemon
+ * @ret: the JSON text; free() it
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vd_stats_format(const struct vd *vd, char **ret)
+{
+	const struct vd_stats *st = &vd->stats;
+
+	if (asprintf(ret,
+		     "{\"attestations\": %llu, \"trusted\": %llu, \"untrusted\": %llu, "
+		     "\"missed\": %llu, \"inflight\": %u, \"latency_ms\": {\"count\": %llu, "
+		     "\"p50\": %lld, \"p99\": %lld, \"max\": %lld}}\n",
+		     (unsigned long long)st->attestations, (unsigned long long)st->trusted,
+		     (unsigned long long)st->untrusted, (unsigned long long)st->missed,
+		     vd->inflight, (unsigned long long)st->count, (long long)percentile(st, 500),
+		     (long long)percentile(st, 990), (long long)st->max) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/**
  * vd_log() - one line to standard error (the service manager's journal)
  * @vd: the daemon
  * @prio: syslog priority; LOG_DEBUG lines are dropped
@@ -380,6 +445,10 @@ static int record(struct vd *vd, struct vigil_device *d, const struct outcome_in
 	}
 	n.seq = a.seq;
 	*d = n;
+	vd->stats.attestations++;
+	vd->stats.trusted += n.state == VIGIL_DEVICE_TRUSTED;
+	vd->stats.untrusted += n.state == VIGIL_DEVICE_UNTRUSTED;
+	vd->stats.missed += n.state == VIGIL_DEVICE_MISSED;
 	if (alert)
 		vd_alerts_wake(vd);
 	*ret = (struct vd_outcome){ .state = n.state, .next_ms = d->interval_ms, .recorded = true };

@@ -33,6 +33,7 @@ struct poll {
 	struct vigil_device d;
 	uint8_t nonce[VD_NONCE_SIZE];
 	struct vigil_msg_challenge challenge;
+	int64_t sent; /* vd_mono_ms() */
 	bool enrolling;
 };
 
@@ -67,6 +68,8 @@ static void quote_done(void *arg, int status, const uint8_t *body, size_t len, c
 			missed(vd, &p->d, why);
 	} else if (vd_attest(vd, &p->d, p->nonce, sizeof(p->nonce), body, len, &out) < 0) {
 		vd_log(vd, LOG_ERR, "%s: attestation could not be verified", p->d.id);
+	} else if (out.recorded) {
+		vd_latency(vd, p->sent);
 	} else if (!out.recorded && !strcmp(out.reason, "log_cursor") && !vd->stop) {
 		poll_start(vd, &p->d); /* rebooted: ask again, from record 0 */
 	}
@@ -84,6 +87,7 @@ static void poll_start(struct vd *vd, const struct vigil_device *d)
 		return;
 	p->vd = vd;
 	p->d = *d;
+	p->sent = vd_mono_ms();
 	vd->inflight++;
 	r = RAND_bytes(p->nonce, sizeof(p->nonce)) == 1 ? 0 : -EIO;
 	memcpy(q.nonce, p->nonce, sizeof(p->nonce));

@@ -613,6 +613,37 @@ int vigil_msg_error_parse(const char *text, size_t len, struct vigil_msg_error *
 	return 0;
 }
 
+static bool policy_ref_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len == 0 || vigil_policy_name_valid(name, len);
+}
+
+/**
+ * vigil_msg_policy_ref_parse() - read the policy a device is to be verified against
+ * @text: the body (untrusted), not necessarily NUL-terminated
+ * @len: its length, at most VIGIL_PROTO_SMALL_MAX
+ * @ret: on success: "policy", a policy name ([A-Za-z0-9._-], 1..128) or "" for none
+ *
+ * Return: 0, -EINVAL, -EFBIG, -ENOMEM.
+ */
+int vigil_msg_policy_ref_parse(const char *text, size_t len, struct vigil_msg_policy_ref *ret)
+{
+	_cleanup_(json_object_putp) struct json_object *root = NULL;
+	struct vigil_msg_policy_ref m = { 0 };
+	int r = parse_object(text, len, &root);
+
+	if (r == 0)
+		r = required(copy_member(root, "policy", m.policy, sizeof(m.policy)));
+	if (r == 0 && !policy_ref_valid(m.policy))
+		r = -EINVAL;
+	if (r < 0)
+		return r;
+	*ret = m;
+	return 0;
+}
+
 /* ---- writers ---- */
 
 static int add_b64(struct json_object *obj, const char *key, const uint8_t *buf, size_t len)
@@ -859,6 +890,26 @@ static void sanitize(const char *s, char *out, size_t size)
 		i += seq;
 	}
 	out[len] = '\0';
+}
+
+/**
+ * vigil_msg_policy_ref_format() - write what vigil_msg_policy_ref_parse() reads
+ * @m: the message (a valid policy name, or "")
+ * @ret: on success, the JSON text; free() it
+ *
+ * Return: 0, -EINVAL (not a policy name), -ENOMEM.
+ */
+int vigil_msg_policy_ref_format(const struct vigil_msg_policy_ref *m, char **ret)
+{
+	_cleanup_(json_object_putp) struct json_object *root = json_object_new_object();
+	int r;
+
+	if (!root)
+		return -ENOMEM;
+	if (!memchr(m->policy, 0, sizeof(m->policy)) || !policy_ref_valid(m->policy))
+		return -EINVAL;
+	r = vigil_json_add(root, "policy", json_object_new_string(m->policy));
+	return r < 0 ? r : vigil_json_format(root, ret);
 }
 
 /**

@@ -105,6 +105,14 @@ struct vigil_msg_device {
 	uint32_t interval_ms;
 };
 
+/**
+ * struct vigil_msg_policy_ref - the policy a device is verified against (PUT
+ * /v1/devices/ID/policy): "policy", a policy name, "" for none
+ */
+struct vigil_msg_policy_ref {
+	char policy[129];
+};
+
 /* An error reply, any status >= 400: {"error": "<reason code>", "detail": "<text>"}. */
 struct vigil_msg_error {
 	char error[48];
@@ -123,8 +131,7 @@ int vigil_msg_secret_parse(const char *text, size_t len, struct vigil_msg_secret
 	__attribute__((warn_unused_result));
 int vigil_msg_secret_format(const struct vigil_msg_secret *m, char **ret)
 	__attribute__((warn_unused_result));
-int vigil_msg_quote_request_parse(const char *text, size_t len,
-				  struct vigil_msg_quote_request *ret)
+int vigil_msg_quote_request_parse(const char *text, size_t len, struct vigil_msg_quote_request *ret)
 	__attribute__((warn_unused_result));
 int vigil_msg_quote_request_format(const struct vigil_msg_quote_request *m, char **ret)
 	__attribute__((warn_unused_result));
@@ -136,14 +143,18 @@ int vigil_msg_device_parse(const char *text, size_t len, struct vigil_msg_device
 	__attribute__((warn_unused_result));
 int vigil_msg_device_format(const struct vigil_msg_device *m, char **ret)
 	__attribute__((warn_unused_result));
+int vigil_msg_policy_ref_parse(const char *text, size_t len, struct vigil_msg_policy_ref *ret)
+	__attribute__((warn_unused_result));
+int vigil_msg_policy_ref_format(const struct vigil_msg_policy_ref *m, char **ret)
+	__attribute__((warn_unused_result));
 int vigil_msg_error_parse(const char *text, size_t len, struct vigil_msg_error *ret)
 	__attribute__((warn_unused_result));
 int vigil_msg_error_format(const char *error, const char *detail, char **ret)
 	__attribute__((warn_unused_result));
 /* A device as `vigil fleet list/show` gets it (GET /v1/devices[/ID]); history may be NULL. */
 int vigil_msg_device_status_format(const struct vigil_device *d,
-				   const struct vigil_attestation *history, size_t count, char **ret)
-	__attribute__((warn_unused_result));
+				   const struct vigil_attestation *history, size_t count,
+				   char **ret) __attribute__((warn_unused_result));
 int vigil_device_state_parse(const char *name, enum vigil_device_state *ret)
 	__attribute__((warn_unused_result));
 
