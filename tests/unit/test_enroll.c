@@ -539,7 +539,7 @@ static void make(const TPM2B_PUBLIC *ek, const TPM2B_NAME *name, const uint8_t *
 static int activate(uint32_t handle, const TPM2B_ID_OBJECT *blob,
 		    const TPM2B_ENCRYPTED_SECRET *seed, uint8_t *got, size_t *got_len)
 {
-	return vigil_tpm_activate_credential(E.tpm[0].t, handle, blob, seed, got,
+	return vigil_tpm_activate_credential(E.tpm[0].t, handle, VIGIL_AK_ALG_ANY, blob, seed, got,
 					     VIGIL_CREDENTIAL_SECRET_SIZE, got_len);
 }
 
@@ -690,6 +690,27 @@ static void test_credential_refused(void **state)
 	expect_refused(AK_ECC, &blob, &seed);
 }
 
+/* An ECC AK activated with the RSA EK (a TPM that holds only an RSA EK certificate): the EK
+ * named decides; the AK's own algorithm's EK does not decrypt it. */
+static void test_credential_other_ek(void **state)
+{
+	uint8_t secret[VIGIL_CREDENTIAL_SECRET_SIZE], got[VIGIL_CREDENTIAL_SECRET_SIZE];
+	TPM2B_ID_OBJECT blob;
+	TPM2B_ENCRYPTED_SECRET seed;
+	size_t got_len = 0;
+
+	(void)state;
+	assert_int_equal(RAND_bytes(secret, sizeof(secret)), 1);
+	make(&E.ek_rsa[0], &E.ak_ecc.name, secret, sizeof(secret), &blob, &seed);
+	assert_int_equal(vigil_tpm_activate_credential(E.tpm[0].t, AK_ECC, VIGIL_AK_ALG_RSA, &blob,
+						       &seed, got, sizeof(got), &got_len),
+			 0);
+	assert_memory_equal(got, secret, sizeof(secret));
+	assert_int_equal(vigil_tpm_activate_credential(E.tpm[0].t, AK_ECC, VIGIL_AK_ALG_ANY, &blob,
+						       &seed, got, sizeof(got), &got_len),
+			 -EBADMSG);
+}
+
 static void test_credential_invalid(void **state)
 {
 	uint8_t secret[VIGIL_CREDENTIAL_SECRET_SIZE + 1] = { 1 }, got[4];
@@ -716,8 +737,8 @@ static void test_credential_invalid(void **state)
 			 -EKEYREJECTED);
 	/* a 32-byte credential does not fit 4 bytes; an empty handle; a non-AK object */
 	make(&E.ek_rsa[0], &E.ak_rsa.name, secret, 32, &blob, &seed);
-	assert_int_equal(vigil_tpm_activate_credential(E.tpm[0].t, AK_RSA, &blob, &seed, got,
-						       sizeof(got), &got_len),
+	assert_int_equal(vigil_tpm_activate_credential(E.tpm[0].t, AK_RSA, VIGIL_AK_ALG_ANY, &blob,
+						       &seed, got, sizeof(got), &got_len),
 			 -ENOBUFS);
 	assert_int_equal(activate(0x81400003u, &blob, &seed, secret, &got_len), -ENOENT);
 	blob.size = 0;
@@ -739,6 +760,7 @@ int main(void)
 		cmocka_unit_test(test_credential_ecc),
 		cmocka_unit_test(test_credential_witness),
 		cmocka_unit_test(test_credential_refused),
+		cmocka_unit_test(test_credential_other_ek),
 		cmocka_unit_test(test_credential_invalid),
 	};
 

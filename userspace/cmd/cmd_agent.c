@@ -88,12 +88,15 @@ static int ak_ensure(const struct agent *a, struct vigil_tpm *t, struct vigil_tp
 	return r;
 }
 
-static int ek_read(struct vigil_tpm *t, enum vigil_ak_alg alg, struct vigil_msg_identity *m)
+static int ek_read(struct vigil_tpm *t, enum vigil_ak_alg alg, bool quiet_missing,
+		   struct vigil_msg_identity *m)
 {
 	_cleanup_free_ uint8_t *cert = NULL;
 	size_t len = 0;
 	int r = vigil_tpm_ek_read(t, alg, &m->ek, &cert, &len);
 
+	if (r == -ENOENT && quiet_missing)
+		return r;
 	if (r == -ENOENT || r == -EFBIG || r == -EACCES) {
 		agent_say("EK certificate (NV index 0x%08x): %s",
 			  alg == VIGIL_AK_ALG_RSA ? VIGIL_EK_CERT_NV_RSA : VIGIL_EK_CERT_NV_ECC,
@@ -115,13 +118,34 @@ static int ek_read(struct vigil_tpm *t, enum vigil_ak_alg alg, struct vigil_msg_
 	return 0;
 }
 
+/*
+ * The EK enrollment presents and activation uses: the one of the AK's algorithm when the TPM
+ * holds its certificate, else the other one (an ECC AK in a TPM with only an RSA EK
+ * certificate: the credential binds the AK's name whichever EK protects it).
+ */
+static int identity_ek(struct vigil_tpm *t, const struct vigil_tpm_ak *ak,
+		       struct vigil_msg_identity *m, enum vigil_ak_alg *ret_alg)
+{
+	enum vigil_ak_alg own = ak->public.publicArea.type == TPM2_ALG_RSA ? VIGIL_AK_ALG_RSA :
+									     VIGIL_AK_ALG_ECC;
+	enum vigil_ak_alg other = own == VIGIL_AK_ALG_RSA ? VIGIL_AK_ALG_ECC : VIGIL_AK_ALG_RSA;
+	int r = ek_read(t, own, true, m);
+
+	if (r == -ENOENT) {
+		r = ek_read(t, other, false, m);
+		own = other;
+	}
+	if (r == 0)
+		*ret_alg = own;
+	return r;
+}
+
 /**
  * agent_identity() - this device's identity message: EK public area, EK certificate, AK
  * @a: the agent
  * @ret_json: on success, the identity as JSON (docs/fleet-protocol.md); free() it
  *
- * The EK is the one of the AK's algorithm, so the verifier's MakeCredential targets the EK
- * that vigil_tpm_activate_credential() uses with this AK.
+ * The EK is identity_ek()'s, which agent_activate() uses again.
  *
  * Return: 0, or a negative errno after one message.
  */
@@ -129,6 +153,7 @@ int agent_identity(const struct agent *a, char **ret_json)
 {
 	_cleanup_(vigil_tpm_freep) struct vigil_tpm *t = NULL;
 	struct vigil_msg_identity m = { 0 };
+	enum vigil_ak_alg ek_alg;
 	struct vigil_tpm_ak ak;
 	int r;
 
@@ -136,10 +161,7 @@ int agent_identity(const struct agent *a, char **ret_json)
 		return -EIO;
 	r = ak_ensure(a, t, &ak);
 	if (r == 0)
-		r = ek_read(t,
-			    ak.public.publicArea.type == TPM2_ALG_RSA ? VIGIL_AK_ALG_RSA :
-									VIGIL_AK_ALG_ECC,
-			    &m);
+		r = identity_ek(t, &ak, &m, &ek_alg);
 	if (r < 0)
 		return r;
 	m.ak = ak.public;
@@ -161,12 +183,20 @@ int agent_identity(const struct agent *a, char **ret_json)
 int agent_activate(const struct agent *a, const struct vigil_msg_challenge *c, char **ret_json)
 {
 	_cleanup_(vigil_tpm_freep) struct vigil_tpm *t = NULL;
+	struct vigil_msg_identity id = { 0 };
 	struct vigil_msg_secret m = { 0 };
+	enum vigil_ak_alg ek_alg = VIGIL_AK_ALG_ANY;
+	struct vigil_tpm_ak ak;
 	int r;
 
 	if (cmd_tpm_open(CMD, a->tcti, &t) != VIGIL_EXIT_OK)
 		return -EIO;
-	r = vigil_tpm_activate_credential(t, a->handle, &c->blob, &c->seed, m.secret,
+	r = ak_ensure(a, t, &ak);
+	if (r == 0)
+		r = identity_ek(t, &ak, &id, &ek_alg);
+	if (r < 0)
+		return r; /* reported */
+	r = vigil_tpm_activate_credential(t, a->handle, ek_alg, &c->blob, &c->seed, m.secret,
 					  sizeof(m.secret), &m.len);
 	if (r == -EBADMSG)
 		agent_say("enrollment: the TPM refused the credential (not made for this TPM's "

@@ -882,14 +882,16 @@ static int activate_fail(struct vigil_tpm *t, TSS2_RC rc)
  * vigil_tpm_activate_credential() - recover a credential made for this TPM's EK and an AK
  * @t: the TPM
  * @ak_handle: the AK's persistent handle (vigil_tpm_ak_create()), empty authorization
+ * @ek_alg: the EK the credential was made for (the one presented to the verifier, whose
+ *	certificate the TPM holds): VIGIL_AK_ALG_RSA or _ECC; VIGIL_AK_ALG_ANY: the AK's algorithm
  * @blob: the credential blob (vigil_make_credential()'s @ret_blob)
  * @seed: the encrypted seed (its @ret_seed)
  * @ret_secret: on success, the credential
  * @size: the size of @ret_secret (VIGIL_CREDENTIAL_SECRET_SIZE is always enough)
  * @ret_len: on success, the credential's length
  *
- * TPM2_ActivateCredential with the AK as activateHandle (password session) and the EK of the
- * AK's algorithm, created as a transient primary, as keyHandle (a policy session satisfying its
+ * TPM2_ActivateCredential with the AK as activateHandle (password session) and the EK of
+ * @ek_alg, created as a transient primary, as keyHandle (a policy session satisfying its
  * PolicySecret(TPM_RH_ENDORSEMENT)). The TPM releases the credential only if the seed decrypts
  * with its EK and the blob's HMAC binds the AK's name: proof that the AK lives in the TPM whose
  * EK the verifier encrypted to. ESYS's copy of the credential is wiped.
@@ -899,9 +901,11 @@ static int activate_fail(struct vigil_tpm *t, TSS2_RC rc)
  * another AK or another TPM, or altered); -ENOBUFS if @size is too small; -EIO / -EBADE from
  * the TPM (vigil_tpm_error()).
  */
-int vigil_tpm_activate_credential(struct vigil_tpm *t, uint32_t ak_handle,
+/* NOLINTBEGIN(bugprone-easily-swappable-parameters): the AK's handle, then the EK's algorithm */
+int vigil_tpm_activate_credential(struct vigil_tpm *t, uint32_t ak_handle, enum vigil_ak_alg ek_alg,
 				  const TPM2B_ID_OBJECT *blob, const TPM2B_ENCRYPTED_SECRET *seed,
 				  uint8_t *ret_secret, size_t size, size_t *ret_len)
+/* NOLINTEND(bugprone-easily-swappable-parameters) */
 {
 	_cleanup_(tr_release) struct tr ak = { .esys = t->esys,
 					       .tr = ESYS_TR_NONE,
@@ -918,11 +922,11 @@ int vigil_tpm_activate_credential(struct vigil_tpm *t, uint32_t ak_handle,
 	    seed->size > sizeof(seed->secret))
 		return -EINVAL;
 	r = load_ak(t, ak_handle, &ak, &info);
+	if (r == 0 && ek_alg == VIGIL_AK_ALG_ANY)
+		ek_alg = info.public.publicArea.type == TPM2_ALG_RSA ? VIGIL_AK_ALG_RSA :
+								       VIGIL_AK_ALG_ECC;
 	if (r == 0)
-		r = create_ek(t,
-			      info.public.publicArea.type == TPM2_ALG_RSA ? VIGIL_AK_ALG_RSA :
-									    VIGIL_AK_ALG_ECC,
-			      &ek, NULL, &qn);
+		r = create_ek(t, ek_alg, &ek, NULL, &qn);
 	if (r == 0)
 		r = ek_session(t, &s);
 	if (r < 0)

@@ -84,7 +84,7 @@ int vigil_tpm_quote(struct vigil_tpm *t, uint32_t handle, const uint8_t *nonce, 
 	__attribute__((warn_unused_result));
 int vigil_tpm_ek_read(struct vigil_tpm *t, enum vigil_ak_alg alg, TPM2B_PUBLIC *ret_ek,
 		      uint8_t **ret_cert, size_t *ret_cert_len) __attribute__((warn_unused_result));
-int vigil_tpm_activate_credential(struct vigil_tpm *t, uint32_t ak_handle,
+int vigil_tpm_activate_credential(struct vigil_tpm *t, uint32_t ak_handle, enum vigil_ak_alg ek_alg,
 				  const TPM2B_ID_OBJECT *blob, const TPM2B_ENCRYPTED_SECRET *seed,
 				  uint8_t *ret_secret, size_t size, size_t *ret_len)
 	__attribute__((warn_unused_result));
