@@ -119,18 +119,23 @@ static int ek_read(struct vigil_tpm *t, enum vigil_ak_alg alg, bool quiet_missin
 }
 
 /*
- * The EK enrollment presents and activation uses: the one of the AK's algorithm when the TPM
- * holds its certificate, else the other one (an ECC AK in a TPM with only an RSA EK
- * certificate: the credential binds the AK's name whichever EK protects it).
+ * The AK (made sure of) and the EK that enrollment presents and activation uses: the EK of the
+ * AK's algorithm when the TPM holds its certificate, else the other one (an ECC AK in a TPM
+ * with only an RSA EK certificate: the credential binds the AK's name whichever EK protects it).
  */
-static int identity_ek(struct vigil_tpm *t, const struct vigil_tpm_ak *ak,
-		       struct vigil_msg_identity *m, enum vigil_ak_alg *ret_alg)
+static int identity_ek(const struct agent *a, struct vigil_tpm *t, struct vigil_msg_identity *m,
+		       enum vigil_ak_alg *ret_alg)
 {
-	enum vigil_ak_alg own = ak->public.publicArea.type == TPM2_ALG_RSA ? VIGIL_AK_ALG_RSA :
-									     VIGIL_AK_ALG_ECC;
-	enum vigil_ak_alg other = own == VIGIL_AK_ALG_RSA ? VIGIL_AK_ALG_ECC : VIGIL_AK_ALG_RSA;
-	int r = ek_read(t, own, true, m);
+	enum vigil_ak_alg own, other;
+	struct vigil_tpm_ak ak;
+	int r = ak_ensure(a, t, &ak);
 
+	if (r < 0)
+		return r;
+	m->ak = ak.public;
+	own = ak.public.publicArea.type == TPM2_ALG_RSA ? VIGIL_AK_ALG_RSA : VIGIL_AK_ALG_ECC;
+	other = own == VIGIL_AK_ALG_RSA ? VIGIL_AK_ALG_ECC : VIGIL_AK_ALG_RSA;
+	r = ek_read(t, own, true, m);
 	if (r == -ENOENT) {
 		r = ek_read(t, other, false, m);
 		own = other;
@@ -154,17 +159,13 @@ int agent_identity(const struct agent *a, char **ret_json)
 	_cleanup_(vigil_tpm_freep) struct vigil_tpm *t = NULL;
 	struct vigil_msg_identity m = { 0 };
 	enum vigil_ak_alg ek_alg;
-	struct vigil_tpm_ak ak;
 	int r;
 
 	if (cmd_tpm_open(CMD, a->tcti, &t) != VIGIL_EXIT_OK)
 		return -EIO;
-	r = ak_ensure(a, t, &ak);
-	if (r == 0)
-		r = identity_ek(t, &ak, &m, &ek_alg);
+	r = identity_ek(a, t, &m, &ek_alg);
 	if (r < 0)
 		return r;
-	m.ak = ak.public;
 	r = vigil_msg_identity_format(&m, ret_json);
 	if (r < 0)
 		agent_say("identity: %s", strerror(-r));
@@ -186,14 +187,11 @@ int agent_activate(const struct agent *a, const struct vigil_msg_challenge *c, c
 	struct vigil_msg_identity id = { 0 };
 	struct vigil_msg_secret m = { 0 };
 	enum vigil_ak_alg ek_alg = VIGIL_AK_ALG_ANY;
-	struct vigil_tpm_ak ak;
 	int r;
 
 	if (cmd_tpm_open(CMD, a->tcti, &t) != VIGIL_EXIT_OK)
 		return -EIO;
-	r = ak_ensure(a, t, &ak);
-	if (r == 0)
-		r = identity_ek(t, &ak, &id, &ek_alg);
+	r = identity_ek(a, t, &id, &ek_alg);
 	if (r < 0)
 		return r; /* reported */
 	r = vigil_tpm_activate_credential(t, a->handle, ek_alg, &c->blob, &c->seed, m.secret,

@@ -193,6 +193,26 @@ static int rsa_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret)
 }
 
 /**
+ * vigil_tpm_public_to_pkey() - the public key of any RSA or ECC P-256/P-384 public area,
+ * without the checks of what kind of key it is (vigil_ak_to_pkey() for an AK; enroll.c checks
+ * an EK against its template first)
+ * @pub: the public area
+ * @ret: on success, the key; release with EVP_PKEY_free()
+ *
+ * Return: 0; -EKEYREJECTED for another type or curve; -EBADMSG if the key material is
+ * malformed (sizes that do not match, a point not on the curve); -ENOMEM.
+ */
+int vigil_tpm_public_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret)
+{
+	if (pub->type == TPM2_ALG_ECC && (pub->parameters.eccDetail.curveID == TPM2_ECC_NIST_P256 ||
+					  pub->parameters.eccDetail.curveID == TPM2_ECC_NIST_P384))
+		return ecc_to_pkey(pub, ret);
+	if (pub->type == TPM2_ALG_RSA)
+		return rsa_to_pkey(pub, ret);
+	return -EKEYREJECTED;
+}
+
+/**
  * vigil_ak_to_pkey() - the public key of a public area
  * @pub: a public area that passed vigil_ak_public_check()
  * @ret: on success, the key; release with EVP_PKEY_free()
@@ -204,9 +224,7 @@ int vigil_ak_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret)
 {
 	if (vigil_ak_public_check(pub) < 0)
 		return -EKEYREJECTED;
-	if (pub->type == TPM2_ALG_ECC)
-		return ecc_to_pkey(pub, ret);
-	return rsa_to_pkey(pub, ret);
+	return vigil_tpm_public_to_pkey(pub, ret);
 }
 
 /**

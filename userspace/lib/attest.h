@@ -141,6 +141,8 @@ int vigil_ak_public_parse(const uint8_t *buf, size_t len, TPM2B_PUBLIC *ret)
 int vigil_ak_public_check(const TPMT_PUBLIC *pub) __attribute__((warn_unused_result));
 int vigil_ak_name(const TPMT_PUBLIC *pub, TPM2B_NAME *ret) __attribute__((warn_unused_result));
 int vigil_ak_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret) __attribute__((warn_unused_result));
+int vigil_tpm_public_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret)
+	__attribute__((warn_unused_result));
 int vigil_ak_scheme(const TPMT_PUBLIC *pub, TPMT_SIG_SCHEME *ret)
 	__attribute__((warn_unused_result));
 int vigil_ak_default_scheme(const EVP_PKEY *pkey, TPMT_SIG_SCHEME *ret)

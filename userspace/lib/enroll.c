@@ -40,7 +40,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -85,16 +84,6 @@ static inline void sk_X509_pop_freep(x509_stack **p)
 	sk_X509_pop_free(*p, X509_free);
 }
 
-static inline void OSSL_PARAM_BLD_freep(OSSL_PARAM_BLD **p)
-{
-	OSSL_PARAM_BLD_free(*p);
-}
-
-static inline void OSSL_PARAM_freep(OSSL_PARAM **p)
-{
-	OSSL_PARAM_free(*p);
-}
-
 static inline void BN_freep(BIGNUM **p)
 {
 	BN_free(*p);
@@ -130,64 +119,6 @@ const char *vigil_ek_verdict_name(enum vigil_ek_verdict v)
 	return (unsigned int)v <= VIGIL_EK_PUBLIC_BAD ? names[v] : "unknown";
 }
 
-static int pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **ret)
-{
-	_cleanup_(OSSL_PARAM_freep) OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
-	_cleanup_(EVP_PKEY_CTX_freep)
-		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
-	EVP_PKEY *pkey = NULL;
-
-	if (!params || !ctx)
-		return -ENOMEM;
-	if (EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		return -EBADMSG;
-	*ret = pkey;
-	return 0;
-}
-
-/* The P-256 point of an ECC EK; OpenSSL refuses a point not on the curve. */
-static int ecc_ek_pkey(const TPMS_ECC_POINT *pt, EVP_PKEY **ret)
-{
-	_cleanup_(OSSL_PARAM_BLD_freep) OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	uint8_t point[1 + 2 * 32];
-
-	if (!bld)
-		return -ENOMEM;
-	if (pt->x.size != 32 || pt->y.size != 32)
-		return -EBADMSG;
-	point[0] = 0x04; /* uncompressed */
-	memcpy(point + 1, pt->x.buffer, 32);
-	memcpy(point + 33, pt->y.buffer, 32);
-	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)))
-		return -ENOMEM;
-	return pkey_fromdata("EC", bld, ret);
-}
-
-/* The RSA 2048 key of an RSA EK: a full-size odd modulus, exponent 0 meaning 65537. */
-static int rsa_ek_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret)
-{
-	_cleanup_(OSSL_PARAM_BLD_freep) OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	_cleanup_(BN_freep) BIGNUM *n = NULL;
-	_cleanup_(BN_freep) BIGNUM *e = NULL;
-	const TPM2B_PUBLIC_KEY_RSA *m = &pub->unique.rsa;
-	uint32_t exp = pub->parameters.rsaDetail.exponent;
-
-	if (!bld)
-		return -ENOMEM;
-	if (m->size != 256 || !(m->buffer[0] & 0x80) || !(m->buffer[255] & 1))
-		return -EBADMSG;
-	n = BN_bin2bn(m->buffer, m->size, NULL);
-	e = BN_new();
-	if (!n || !e || !BN_set_word(e, exp ? exp : 65537))
-		return -ENOMEM;
-	if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
-		return -ENOMEM;
-	return pkey_fromdata("RSA", bld, ret);
-}
-
 /*
  * Is @pub an EK of the profile's low-range templates, with a usable key? Returns its public
  * key if @ret is not NULL. -EKEYREJECTED for anything else (-ENOMEM stays -ENOMEM).
@@ -203,8 +134,12 @@ static int ek_check(const TPMT_PUBLIC *pub, EVP_PKEY **ret)
 		return -EKEYREJECTED;
 	if (!vigil_key_template_match(&tmpl, pub))
 		return -EKEYREJECTED;
-	r = alg == VIGIL_AK_ALG_RSA ? rsa_ek_pkey(pub, &pkey) :
-				      ecc_ek_pkey(&pub->unique.ecc, &pkey);
+	/* an RSA modulus of full size and odd (the template fixed 2048 bits, P-256) */
+	if (alg == VIGIL_AK_ALG_RSA &&
+	    (pub->unique.rsa.size != 256 || !(pub->unique.rsa.buffer[0] & 0x80) ||
+	     !(pub->unique.rsa.buffer[255] & 1)))
+		return -EKEYREJECTED;
+	r = vigil_tpm_public_to_pkey(pub, &pkey);
 	if (r < 0)
 		return r == -ENOMEM ? r : -EKEYREJECTED;
 	if (ret)
