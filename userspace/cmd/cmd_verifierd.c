@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,9 +113,16 @@ static int parse_string(int c, struct vd_options *o)
 	case OPT_DB:
 		o->db = optarg;
 		return 0;
-	case OPT_LISTEN:
+	case OPT_LISTEN: {
+		const char *colon = strrchr(optarg, ':');
+		uint32_t port;
+
+		if (!colon || colon == optarg || colon - optarg >= 256 ||
+		    cmd_parse_u32(colon + 1, &port) < 0 || port > 65535)
+			return cmd_usage_error(CMD, "--listen wants HOST:PORT", optarg);
 		o->listen = optarg;
 		return 0;
+	}
 	case OPT_SOCKET:
 		o->socket = optarg;
 		return 0;
@@ -279,6 +287,22 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(vd->base, NULL);
 }
 
+/* The directory a default path lives in (/run/vigil, /var/lib/vigil) may not exist yet. */
+static void ensure_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = 0;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		fprintf(stderr, "vigil " CMD ": %s: %s\n", dir, strerror(errno));
+}
+
 static int open_keys(struct vd *vd)
 {
 	if (cmd_load_trust(CMD, vd->o.trust, vd->o.ntrust, vd->trust) < 0)
@@ -304,8 +328,13 @@ static int open_listeners(struct vd *vd)
 
 	r = vigil_http_server_new(vd->base, &vd->o.tls, &vd->o.limits, vd_handle, NULL, vd,
 				  &vd->server);
-	if (r < 0)
+	if (r < 0) {
+		fprintf(stderr,
+			"vigil " CMD
+			": %s, %s, %s: not a certificate, its key and a CA (PEM): %s\n",
+			vd->o.tls.cert, vd->o.tls.key, vd->o.tls.ca, strerror(-r));
 		return r;
+	}
 	if (vd->o.listen) {
 		colon = strrchr(vd->o.listen, ':');
 		if (!colon || (size_t)(colon - vd->o.listen) >= sizeof(host) ||
@@ -313,12 +342,19 @@ static int open_listeners(struct vd *vd)
 			return -EINVAL;
 		snprintf(host, sizeof(host), "%.*s", (int)(colon - vd->o.listen), vd->o.listen);
 		r = vigil_http_server_listen(vd->server, host, (uint16_t)p, &port);
-		if (r < 0)
+		if (r < 0) {
+			fprintf(stderr, "vigil " CMD ": cannot listen on %s: %s\n", vd->o.listen,
+				strerror(-r));
 			return r;
+		}
 	}
+	ensure_parent(vd->o.socket);
 	r = vigil_http_server_listen_unix(vd->server, vd->o.socket, 0600);
-	if (r < 0)
+	if (r < 0) {
+		fprintf(stderr, "vigil " CMD ": cannot listen on %s: %s\n", vd->o.socket,
+			strerror(-r));
 		return r;
+	}
 	if (vd->o.listen)
 		printf("vigil verifierd: listening on %s:%u, ", host, (unsigned int)port);
 	else
@@ -332,6 +368,8 @@ static int start(struct vd *vd)
 {
 	int r;
 
+	if (strncmp(vd->o.db, "postgres", 8) != 0)
+		ensure_parent(strncmp(vd->o.db, "sqlite:", 7) ? vd->o.db : vd->o.db + 7);
 	r = vigil_store_open(vd->o.db, &vd->db);
 	if (r < 0) {
 		fprintf(stderr, "vigil " CMD ": %s: %s\n", vd->o.db,
@@ -344,10 +382,8 @@ static int start(struct vd *vd)
 	if (!vd->base)
 		return -ENOMEM;
 	r = open_listeners(vd);
-	if (r < 0) {
-		fprintf(stderr, "vigil " CMD ": cannot listen: %s\n", strerror(-r));
+	if (r < 0)
 		return r;
-	}
 	r = vigil_http_client_new(vd->base, &vd->o.tls, &vd->client);
 	if (r == 0)
 		r = vd_alerts_start(vd);
