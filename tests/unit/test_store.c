@@ -792,8 +792,8 @@ static void test_alerts(void **state)
 	struct vigil_store *s = open_fresh(state);
 	struct vigil_alert *al = NULL;
 	struct vigil_device d;
+	int64_t first, second;
 	size_t n = 0;
-	int64_t first;
 
 	add(s, "plc-1", VIGIL_MODE_PUSH, true, 1, 0);
 	assert_int_equal(vigil_store_lease(s, "plc-1", "A", 0, 100000, &d), 0);
@@ -801,28 +801,36 @@ static void test_alerts(void **state)
 	assert_int_equal(record(s, "A", &d, 200, VIGIL_DEVICE_TRUSTED, "{}", "two"), 0);
 	assert_int_equal(vigil_store_alerts_due(s, 99, 10, &al, &n), 0);
 	assert_int_equal(n, 0);
+	/* both due, in the order queued; claimed: nobody gets them again meanwhile */
 	assert_int_equal(vigil_store_alerts_due(s, 200, 10, &al, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(al[0].jws, "one");
 	assert_string_equal(al[1].jws, "two");
+	assert_int_equal(al[0].next_ms, 200 + VIGIL_ALERT_CLAIM_MS);
 	first = al[0].id;
+	second = al[1].id;
 	vigil_alerts_free(al, n);
-	assert_int_equal(vigil_store_alerts_due(s, 200, 1, &al, &n), 0);
-	assert_int_equal(n, 1);
-	vigil_alerts_free(al, n);
+	assert_int_equal(vigil_store_alerts_due(s, 200, 10, &al, &n), 0);
+	assert_int_equal(n, 0);
+	/* the first failed: tried again at 1000; the second delivered */
 	assert_int_equal(vigil_store_alert_retry(s, first, 1000), 0);
+	assert_int_equal(vigil_store_alert_done(s, second), 0);
+	assert_int_equal(vigil_store_alert_done(s, second), -ENOENT);
+	assert_int_equal(vigil_store_alert_retry(s, second, 5), -ENOENT);
 	assert_int_equal(vigil_store_alerts_due(s, 500, 10, &al, &n), 0);
-	assert_int_equal(n, 1);
-	assert_string_equal(al[0].jws, "two");
-	assert_int_equal(vigil_store_alert_done(s, al[0].id), 0);
-	assert_int_equal(vigil_store_alert_done(s, al[0].id), -ENOENT);
-	assert_int_equal(vigil_store_alert_retry(s, al[0].id, 5), -ENOENT);
-	vigil_alerts_free(al, n);
+	assert_int_equal(n, 0);
 	assert_int_equal(vigil_store_alerts_due(s, 1000, 10, &al, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(al[0].id, first);
 	assert_int_equal(al[0].attempts, 1);
-	assert_int_equal(al[0].next_ms, 1000);
+	vigil_alerts_free(al, n);
+	/* claimed by a process that died: another takes it when the claim runs out */
+	assert_int_equal(vigil_store_alerts_due(s, 1000 + VIGIL_ALERT_CLAIM_MS - 1, 10, &al, &n),
+			 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(vigil_store_alerts_due(s, 1000 + VIGIL_ALERT_CLAIM_MS, 1, &al, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(al[0].id, first);
 	vigil_alerts_free(al, n);
 	vigil_store_close(s);
 }

@@ -229,7 +229,13 @@ int vigil_store_history(struct vigil_store *s, const char *id, size_t max,
 	__attribute__((warn_unused_result));
 void vigil_attestations_free(struct vigil_attestation *a, size_t count);
 
-/* Alerts due for delivery at @now_ms (at most @max); done: delete; retry: attempts+1, next. */
+/*
+ * Alerts due for delivery at @now_ms (at most @max), claimed: their next_ms moves to @now_ms +
+ * VIGIL_ALERT_CLAIM_MS, so another verifierd on the same database does not deliver them too
+ * (and takes them over if this one dies before done or retry). done: delete; retry:
+ * attempts + 1, next_ms.
+ */
+#define VIGIL_ALERT_CLAIM_MS 60000
 int vigil_store_alerts_due(struct vigil_store *s, int64_t now_ms, size_t max,
 			   struct vigil_alert **ret, size_t *ret_count)
 	__attribute__((warn_unused_result));

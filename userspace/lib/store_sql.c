@@ -39,6 +39,11 @@
 	"lease_until < $4 OR lease_owner = $1) ORDER BY due_ms LIMIT $5" lock                \
 	") RETURNING " DEVICE_COLUMNS
 
+/* Alerts due are claimed for a while (next_ms moves on), so two verifierd never deliver one. */
+#define ALERTS_DUE_SQL(lock)                                                                     \
+	"UPDATE alerts SET next_ms = $3 WHERE id IN (SELECT id FROM alerts WHERE next_ms <= $1 " \
+	"ORDER BY next_ms, id LIMIT $2" lock ") RETURNING id, device, seq, jws, attempts, next_ms"
+
 static const char *const sql[VIGIL_STMT_COUNT] = {
 	[VIGIL_STMT_SCHEMA_VERSION] = "SELECT MAX(version) FROM schema_version",
 	[VIGIL_STMT_SCHEMA_SET] = "INSERT INTO schema_version (version) VALUES ($1)",
@@ -102,8 +107,8 @@ static const char *const sql[VIGIL_STMT_COUNT] = {
 	[VIGIL_STMT_HISTORY] = "SELECT device, seq, time_ms, state, reason, rec_from, rec_to, "
 			       "verdict FROM attestations WHERE device = $1 "
 			       "ORDER BY seq DESC LIMIT $2",
-	[VIGIL_STMT_ALERTS_DUE] = "SELECT id, device, seq, jws, attempts, next_ms FROM alerts "
-				  "WHERE next_ms <= $1 ORDER BY next_ms, id LIMIT $2",
+	[VIGIL_STMT_ALERTS_DUE] = ALERTS_DUE_SQL(""),
+	[VIGIL_STMT_ALERTS_DUE_LOCKING] = ALERTS_DUE_SQL(" FOR UPDATE SKIP LOCKED"),
 	[VIGIL_STMT_ALERT_DONE] = "DELETE FROM alerts WHERE id = $1",
 	[VIGIL_STMT_ALERT_RETRY] =
 		"UPDATE alerts SET attempts = attempts + 1, next_ms = $2 WHERE id = $1",
@@ -1113,8 +1118,17 @@ static int alert_row(void *ctx, const struct vigil_sql_value *c, size_t n)
 	return 0;
 }
 
+/* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): qsort()'s comparison function */
+static int by_alert_id(const void *a, const void *b)
+{
+	const struct vigil_alert *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
 /**
- * vigil_store_alerts_due() - alerts waiting for delivery at @now_ms, oldest first
+ * vigil_store_alerts_due() - claim the alerts waiting for delivery at @now_ms, oldest first
+ * (in the order they were queued: a failure before its recovery); store.h
  * @s: the store
  * @now_ms: the time now
  * @max: at most this many (capped at VIGIL_STORE_HISTORY_MAX)
@@ -1128,8 +1142,10 @@ int vigil_store_alerts_due(struct vigil_store *s, int64_t now_ms, size_t max,
 			   struct vigil_alert **ret, size_t *ret_count)
 /* NOLINTEND(bugprone-easily-swappable-parameters) */
 {
+	enum vigil_stmt id = s->ops->row_locks ? VIGIL_STMT_ALERTS_DUE_LOCKING :
+						 VIGIL_STMT_ALERTS_DUE;
 	struct alerts_ctx ac = { 0 };
-	struct vigil_sql_value p[2];
+	struct vigil_sql_value p[3];
 	int r;
 
 	ac.cap = max < VIGIL_STORE_HISTORY_MAX ? max : VIGIL_STORE_HISTORY_MAX;
@@ -1140,7 +1156,12 @@ int vigil_store_alerts_due(struct vigil_store *s, int64_t now_ms, size_t max,
 	}
 	p[0] = p_int(now_ms);
 	p[1] = p_int((int64_t)ac.cap);
-	r = run(s, VIGIL_STMT_ALERTS_DUE, p, 2, alert_row, &ac, NULL);
+	p[2] = p_int(now_ms + VIGIL_ALERT_CLAIM_MS);
+	r = s->ops->row_locks ? 0 : s->ops->begin(s);
+	if (r >= 0)
+		r = run(s, id, p, 3, alert_row, &ac, NULL);
+	if (!s->ops->row_locks)
+		r = txn_end(s, r);
 	if (r < 0) {
 		vigil_alerts_free(ac.v, ac.count);
 		return r;
@@ -1148,6 +1169,8 @@ int vigil_store_alerts_due(struct vigil_store *s, int64_t now_ms, size_t max,
 	if (!ac.count) {
 		free(ac.v);
 		ac.v = NULL;
+	} else if (ac.count > 1) {
+		qsort(ac.v, ac.count, sizeof(*ac.v), by_alert_id);
 	}
 	*ret = ac.v;
 	*ret_count = ac.count;
