@@ -555,11 +555,13 @@ static void test_claims(void **state)
 	add(s, "push-later", VIGIL_MODE_PUSH, true, 300, 5000);
 	assert_int_equal(vigil_store_claim(s, "A", VIGIL_MODE_PUSH, 2000, 1000, 4, &a, &na), 0);
 	assert_int_equal(na, 4);
-	/* The most overdue first: push-9 (due 1000), push-8, ... */
-	assert_string_equal(a[0].id, "push-9");
-	assert_string_equal(a[3].id, "push-6");
-	for (i = 1; i < na; i++)
-		assert_true(a[i - 1].due_ms <= a[i].due_ms);
+	/* The most overdue: push-9 (due 1000) .. push-6; due again when their lease ends */
+	for (i = 6; i < 10; i++) {
+		snprintf(id, sizeof(id), "push-%zu", i);
+		assert_true(contains(a, na, id));
+	}
+	for (i = 0; i < na; i++)
+		assert_int_equal(a[i].due_ms, 3000);
 	assert_int_equal(vigil_store_claim(s, "B", VIGIL_MODE_PUSH, 2000, 1000, 100, &b, &nb), 0);
 	assert_int_equal(nb, 6);
 	for (i = 0; i < nb; i++) {
@@ -568,15 +570,15 @@ static void test_claims(void **state)
 		assert_true(b[i].enrolled);
 	}
 	free(b);
-	/* Its own leases are claimed again by the same owner. */
+	/* In flight: not claimed again, not even by their owner, before their lease ends. */
 	assert_int_equal(vigil_store_claim(s, "A", VIGIL_MODE_PUSH, 2100, 1000, 100, &b, &nb), 0);
-	assert_int_equal(nb, 4);
-	free(b);
+	assert_int_equal(nb, 0);
 	assert_int_equal(vigil_store_claim(s, "C", VIGIL_MODE_PUSH, 3000, 1000, 100, &c, &nc), 0);
-	assert_int_equal(nc, 0); /* B's leases end at 3000, A's at 3100 */
+	assert_int_equal(nc, 0); /* the leases end at 3000 */
 	assert_null(c);
+	/* A and B died: all ten are due when their leases ran out, and C takes them. */
 	assert_int_equal(vigil_store_claim(s, "C", VIGIL_MODE_PUSH, 3001, 1000, 100, &c, &nc), 0);
-	assert_int_equal(nc, 6); /* B's expired */
+	assert_int_equal(nc, 10);
 	free(c);
 	assert_int_equal(vigil_store_claim(s, "C", VIGIL_MODE_PULL, 3001, 1000, 100, &c, &nc), 0);
 	assert_int_equal(nc, 1);
@@ -584,14 +586,14 @@ static void test_claims(void **state)
 	free(c);
 	/* One device, for a push agent. */
 	assert_int_equal(vigil_store_lease(s, "push-9", "B", 3050, 1000, &d), -EBUSY);
-	assert_int_equal(vigil_store_lease(s, "push-9", "A", 3050, 1000, &d), 0);
+	assert_int_equal(vigil_store_lease(s, "push-9", "C", 3050, 1000, &d), 0);
 	assert_string_equal(d.id, "push-9");
-	assert_int_equal(vigil_store_lease(s, "nope", "A", 3050, 1000, &d), -ENOENT);
-	assert_int_equal(vigil_store_lease(s, "push-later", "A", 3050, 0, &d), -EINVAL);
-	assert_int_equal(vigil_store_release(s, "A"), 0);
+	assert_int_equal(vigil_store_lease(s, "nope", "C", 3050, 1000, &d), -ENOENT);
+	assert_int_equal(vigil_store_lease(s, "push-later", "C", 3050, 0, &d), -EINVAL);
+	assert_int_equal(vigil_store_release(s, "C"), 0);
 	assert_int_equal(vigil_store_lease(s, "push-9", "B", 3060, 1000, &d), 0);
-	assert_int_equal(vigil_store_claim(s, "D", VIGIL_MODE_PUSH, 3100, 1000, 100, &c, &nc), 0);
-	assert_int_equal(nc, 3); /* A's released, but for push-9 now B's */
+	assert_int_equal(vigil_store_claim(s, "D", VIGIL_MODE_PUSH, 4050, 1000, 100, &c, &nc), 0);
+	assert_int_equal(nc, 9); /* C's released, but for push-9 now B's (until 4060) */
 	assert_false(contains(c, nc, "push-9"));
 	free(c);
 	free(a);

@@ -39,6 +39,14 @@ struct poll {
 
 static void poll_start(struct vd *vd, const struct vigil_device *d);
 
+/* A request ends well within the device's lease, so it never outlives it. */
+static uint32_t request_ms(const struct vd *vd)
+{
+	uint32_t half = vd->o.lease_ms / 2;
+
+	return vd->o.limits.request_ms < half ? vd->o.limits.request_ms : half;
+}
+
 static void poll_free(struct poll *p)
 {
 	p->vd->inflight--;
@@ -98,7 +106,7 @@ static void poll_start(struct vd *vd, const struct vigil_device *d)
 		r = vigil_msg_quote_request_format(&q, &body);
 	if (r == 0)
 		r = vigil_http_post(vd->client, d->address, d->id, "/v1/quote", body, strlen(body),
-				    vd->o.limits.request_ms, vd->o.limits.max_body, quote_done, p);
+				    request_ms(vd), vd->o.limits.max_body, quote_done, p);
 	if (r < 0) {
 		vd_log(vd, LOG_ERR, "%s: cannot poll: %s", d->id, strerror(-r));
 		poll_free(p);
@@ -143,7 +151,7 @@ static void identity_done(void *arg, int status, const uint8_t *body, size_t len
 		r = vigil_msg_challenge_format(&p->challenge, &out);
 	if (r == 0 && !error)
 		r = vigil_http_post(vd->client, p->d.address, p->d.id, "/v1/activate", out,
-				    strlen(out), vd->o.limits.request_ms, VIGIL_PROTO_SMALL_MAX,
+				    strlen(out), request_ms(vd), VIGIL_PROTO_SMALL_MAX,
 				    activate_done, p);
 	if (r == 0 && !error)
 		return;
@@ -166,7 +174,7 @@ static void enroll_start(struct vd *vd, const struct vigil_device *d)
 	p->enrolling = true;
 	vd->inflight++;
 	if (vigil_http_post(vd->client, d->address, d->id, "/v1/identity", "{}\n", 3,
-			    vd->o.limits.request_ms, VIGIL_PROTO_SMALL_MAX, identity_done, p) < 0)
+			    request_ms(vd), VIGIL_PROTO_SMALL_MAX, identity_done, p) < 0)
 		poll_free(p);
 }
 

@@ -196,7 +196,9 @@ int vigil_store_challenge_take(struct vigil_store *s, const char *id, int64_t no
  * vigil_store_claim() - lease up to @max enrolled devices due at @now_ms
  * Devices whose due_ms <= @now_ms and whose lease is free, expired, or already @owner's, in
  * due order; their lease is set to @owner until @now_ms + @lease_ms. *@ret (free()) receives
- * them as stored. Devices of a mode other than @mode are left alone.
+ * them as stored. Devices of a mode other than @mode are left alone. A claimed device's due time
+ * becomes the lease's end: it is not claimed again while in flight, and a dead owner's devices
+ * are due exactly when its leases run out.
  */
 int vigil_store_claim(struct vigil_store *s, const char *owner, enum vigil_device_mode mode,
 		      int64_t now_ms, int64_t lease_ms, size_t max, struct vigil_device **ret,

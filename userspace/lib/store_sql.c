@@ -33,8 +33,11 @@
 	"last_ms, last_reason, failures"
 #define DEVICE_NCOLS 22
 
+/* A claimed device is not due again before its lease ends (it is in flight): the verdict
+ * recorded sets its next due time; if its owner dies, it is due when the lease runs out. */
 #define CLAIM_SQL(lock)                                                                      \
-	"UPDATE devices SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id FROM " \
+	"UPDATE devices SET lease_owner = $1, lease_until = $2, due_ms = $2 WHERE id IN "    \
+	"(SELECT id FROM "                                                                   \
 	"devices WHERE enrolled AND mode = $3 AND due_ms <= $4 AND (lease_owner IS NULL OR " \
 	"lease_until < $4 OR lease_owner = $1) ORDER BY due_ms LIMIT $5" lock                \
 	") RETURNING " DEVICE_COLUMNS
