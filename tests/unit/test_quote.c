@@ -97,6 +97,31 @@ struct check {
 	const uint8_t *nonce; /* NULL: the fixture's */
 };
 
+/* The same quote checked with the AK prepared (verifierd's way) reaches the same verdict. */
+static void verify_prepared(const struct vigil_attest_input *in, const TPM2B_PUBLIC *pub,
+			    const struct vigil_verdict *want)
+{
+	struct vigil_attest_input again = *in;
+	struct vigil_ak_key *key = NULL;
+	struct vigil_verdict v;
+
+	if (vigil_ak_key_new(pub, &key) < 0) {
+		/* not an AK: the unprepared check must have said so */
+		assert_int_equal(want->reason, VIGIL_REJECT_AK_NOT_RESTRICTED);
+		return;
+	}
+	again.quote.ak = NULL;
+	again.quote.ak_public = NULL;
+	again.quote.key = key;
+	assert_int_equal(vigil_attest_verify(&again, &v), 0);
+	assert_int_equal(v.accepted, want->accepted);
+	assert_int_equal(v.reason, want->reason);
+	assert_int_equal(v.failed, want->failed);
+	assert_memory_equal(v.checks, want->checks, sizeof(v.checks));
+	assert_memory_equal(v.ak_keyid, want->ak_keyid, sizeof(v.ak_keyid));
+	vigil_ak_key_free(key);
+}
+
 static void verify(struct keys *ks, const struct quote *q, const struct check *c,
 		   struct vigil_verdict *v)
 {
@@ -120,6 +145,7 @@ static void verify(struct keys *ks, const struct quote *q, const struct check *c
 
 	assert_int_equal(vigil_attest_verify(&in, v), 0);
 	EVP_PKEY_free(pub);
+	verify_prepared(&in, &c->ak->pub, v); /* the public area binds c->ak->scheme too */
 }
 
 /* Verify and expect rejection for @reason at @check. */

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,6 +432,7 @@ static void stop(struct vd *vd)
 	for (size_t i = 0; i < vd->npolicies; i++)
 		vigil_policy_free(vd->policies[i].policy);
 	free(vd->policies);
+	vd_aks_prune(vd, INT64_MAX);
 	free(vd->pending);
 	free(vd->from0);
 	pthread_mutex_destroy(&vd->alert_lock);

@@ -23,6 +23,7 @@
 
 #include "attest.h"
 #include "enroll.h"
+#include "hmap.h"
 #include "http.h"
 #include "policy.h"
 #include "proto.h"
@@ -132,6 +133,7 @@ struct vd_policy {
  * @npending: its size
  * @policies: loaded policies
  * @npolicies: their number
+ * @aks: enrolled devices' AKs prepared for verification (struct vd_ak), by device id
  * @from0: devices whose next log must start at record 0 (a reboot seen in a continued log)
  * @nfrom0: their number
  * @inflight: pull requests in flight
@@ -152,6 +154,7 @@ struct vd {
 	size_t npending;
 	struct vd_policy *policies;
 	size_t npolicies;
+	struct vigil_hmap aks;
 	char (*from0)[VIGIL_DEVICE_ID_MAX + 1];
 	size_t nfrom0;
 	uint32_t inflight;
@@ -193,6 +196,7 @@ struct vd_outcome {
 };
 
 uint64_t vd_from(struct vd *vd, const struct vigil_device *d);
+void vd_aks_prune(struct vd *vd, int64_t unused_since_ms);
 int vd_attest(struct vd *vd, struct vigil_device *d, const uint8_t *nonce, size_t nonce_len,
 	      const uint8_t *evidence, size_t len, struct vd_outcome *ret);
 int vd_missed(struct vd *vd, struct vigil_device *d, const char *why, struct vd_outcome *ret);

@@ -226,6 +226,91 @@ static int policy_get(struct vd *vd, const char *name, struct vd_policy **ret,
 	return 0;
 }
 
+/* ---- AKs, prepared once per device ---- */
+
+/* A device's AK as vigil_quote_verify() wants it; replaced when the stored public area changes. */
+struct vd_ak {
+	struct vigil_hnode node;
+	char id[VIGIL_DEVICE_ID_MAX + 1];
+	uint8_t ak_public[sizeof(TPM2B_PUBLIC)];
+	size_t ak_public_len;
+	struct vigil_ak_key *key;
+	int64_t used_ms;
+};
+
+static void ak_free(struct vd_ak *a)
+{
+	vigil_ak_key_free(a->key);
+	free(a);
+}
+
+/* The device's prepared AK: cached, or made from its stored public area (and cached). */
+static int ak_get(struct vd *vd, const struct vigil_device *d, const struct vigil_ak_key **ret)
+{
+	uint64_t hash = vigil_hmap_hash(&vd->aks, d->id, strlen(d->id));
+	struct vd_ak *a = NULL;
+	TPM2B_PUBLIC pub;
+	int r;
+
+	for (struct vigil_hnode *e = vigil_hmap_first(&vd->aks, hash); e; e = vigil_hmap_next(e))
+		if (!strcmp(vigil_hnode_entry(e, struct vd_ak, node)->id, d->id)) {
+			a = vigil_hnode_entry(e, struct vd_ak, node);
+			break;
+		}
+	if (a && a->ak_public_len == d->ak_public_len &&
+	    !memcmp(a->ak_public, d->ak_public, d->ak_public_len)) {
+		a->used_ms = vd_now_ms();
+		*ret = a->key;
+		return 0;
+	}
+	if (a) { /* enrolled again, with another AK */
+		vigil_hmap_del(&vd->aks, &a->node);
+		ak_free(a);
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	r = vigil_ak_public_parse(d->ak_public, d->ak_public_len, &pub);
+	if (r == 0)
+		r = vigil_ak_key_new(&pub, &a->key);
+	if (r == 0)
+		r = vigil_hmap_add(&vd->aks, &a->node, hash);
+	if (r < 0) {
+		ak_free(a);
+		return r;
+	}
+	snprintf(a->id, sizeof(a->id), "%s", d->id);
+	memcpy(a->ak_public, d->ak_public, d->ak_public_len);
+	a->ak_public_len = d->ak_public_len;
+	a->used_ms = vd_now_ms();
+	*ret = a->key;
+	return 0;
+}
+
+static bool ak_unused(struct vigil_hnode *n, void *ctx)
+{
+	struct vd_ak *a = vigil_hnode_entry(n, struct vd_ak, node);
+
+	if (ctx && a->used_ms >= *(const int64_t *)ctx)
+		return false;
+	ak_free(a);
+	return true;
+}
+
+/**
+ * vd_aks_prune() - forget the prepared AKs of devices not attested for a while
+ * @vd: the daemon
+ * @unused_since_ms: drop those last used before this time (vd_now_ms()); INT64_MAX: all
+ *
+ * Devices removed or attested by another verifierd leave the table this way.
+ */
+void vd_aks_prune(struct vd *vd, int64_t unused_since_ms)
+{
+	vigil_hmap_prune(&vd->aks, ak_unused, &unused_since_ms);
+	if (!vd->aks.count)
+		vigil_hmap_free(&vd->aks);
+}
+
 /* ---- devices that must send their log from record 0 ---- */
 
 static bool from0_has(const struct vd *vd, const char *id, size_t *ret_index)
@@ -484,14 +569,11 @@ int vd_missed(struct vd *vd, struct vigil_device *d, const char *why, struct vd_
 /* The verification's inputs from the device's enrollment and policy. */
 struct attest_ctx {
 	struct vigil_attest_input in;
-	TPM2B_PUBLIC ak_public;
-	EVP_PKEY *ak;
 	struct vigil_evidence *ev;
 };
 
 static void attest_ctx_done(struct attest_ctx *c)
 {
-	EVP_PKEY_free(c->ak);
 	vigil_evidence_free(c->ev);
 }
 
@@ -501,9 +583,7 @@ static int attest_inputs(struct vd *vd, const struct vigil_device *d, struct att
 	struct vd_policy *p = NULL;
 	int r;
 
-	r = vigil_ak_public_parse(d->ak_public, d->ak_public_len, &c->ak_public);
-	if (r == 0)
-		r = vigil_ak_to_pkey(&c->ak_public.publicArea, &c->ak);
+	r = ak_get(vd, d, &in->quote.key);
 	if (r == 0 && d->policy[0])
 		r = policy_get(vd, d->policy, &p, &in->policy_reject, &in->policy_detail);
 	if (r < 0)
@@ -515,8 +595,6 @@ static int attest_inputs(struct vd *vd, const struct vigil_device *d, struct att
 		in->policy = p->policy;
 		in->policy_keyid = p->keyid;
 	}
-	in->quote.ak = c->ak;
-	in->quote.ak_public = &c->ak_public;
 	in->quote.selection = &vd->o.selection;
 	in->log_bank = vd->o.log_bank;
 	in->log_pcr = vd->o.log_pcr;

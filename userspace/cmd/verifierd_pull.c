@@ -25,6 +25,8 @@
 #define TICK_MS 100
 #define SWEEP_MS 1000
 #define ENROLL_SWEEP_MS 2000
+#define AK_PRUNE_MS 60000 /* how often prepared AKs of devices not attested lately are dropped */
+#define AK_UNUSED_MS 600000
 #define CLAIM_MAX 256
 
 /* One request to one pull agent, and what it needs when the answer comes. */
@@ -215,7 +217,7 @@ static void claim_and(struct vd *vd, enum vigil_device_mode mode, int64_t now, s
 /* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): libevent's callback type */
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
-	static int64_t last_sweep, last_enroll;
+	static int64_t last_sweep, last_enroll, last_prune;
 	struct vd *vd = arg;
 	int64_t now = vd_now_ms();
 	uint32_t room = vd->o.max_inflight > vd->inflight ? vd->o.max_inflight - vd->inflight : 0;
@@ -228,6 +230,10 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	if (now - last_sweep >= SWEEP_MS) {
 		last_sweep = now;
 		claim_and(vd, VIGIL_MODE_PUSH, now, CLAIM_MAX);
+	}
+	if (now - last_prune >= AK_PRUNE_MS) {
+		last_prune = now;
+		vd_aks_prune(vd, now - AK_UNUSED_MS);
 	}
 	if (now - last_enroll >= ENROLL_SWEEP_MS) {
 		last_enroll = now;

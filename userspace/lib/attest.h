@@ -154,6 +154,33 @@ int vigil_ak_keyid(EVP_PKEY *pkey, uint8_t ret[VIGIL_AK_KEYID_SIZE])
 	__attribute__((warn_unused_result));
 int vigil_scheme_parse(const char *spec, TPMT_SIG_SCHEME *ret) __attribute__((warn_unused_result));
 
+/**
+ * struct vigil_ak_key - an AK prepared once for many quote verifications (a verifier's enrolled
+ *	device): its public area checked, its OpenSSL key, the one scheme it binds, its key id,
+ *	and a verification context set up for that scheme (vigil_ak_key_new(), quote.c)
+ * @pub: the public area
+ * @pkey: its public key
+ * @scheme: the scheme its public area binds
+ * @keyid: vigil_ak_keyid() of @pkey
+ * @md: the scheme's hash
+ * @verify: EVP_PKEY_verify() context: @pkey, padding and hash of @scheme
+ *
+ * Rebuilding these for every quote costs several times the signature check itself. @verify is
+ * reused by each verification, so one key must not be used by two threads at once.
+ */
+struct vigil_ak_key {
+	TPM2B_PUBLIC pub;
+	EVP_PKEY *pkey;
+	TPMT_SIG_SCHEME scheme;
+	uint8_t keyid[VIGIL_AK_KEYID_SIZE];
+	EVP_MD *md;
+	EVP_PKEY_CTX *verify;
+};
+
+int vigil_ak_key_new(const TPM2B_PUBLIC *pub, struct vigil_ak_key **ret)
+	__attribute__((warn_unused_result));
+void vigil_ak_key_free(struct vigil_ak_key *k);
+
 /* ---- verdicts (verdict.c) ---- */
 
 /* The checks of one verification, in the order they run (STYLE.md "Verifier order"). */
@@ -372,6 +399,8 @@ int vigil_verdict_to_json(const struct vigil_verdict *v, char **ret)
  *	restricted signing key, must be @ak, and binds the signature scheme
  * @scheme: the scheme bound to @ak when @ak_public is NULL; NULL: ECDSA or RSASSA by key
  *	type, with SHA-256
+ * @key: instead of @ak, @ak_public and @scheme (which are then not looked at): the
+ *	verifier's own AK, prepared (its public area is the one that binds the scheme)
  * @nonce: the verifier's nonce
  * @nonce_len: its length
  * @selection: the PCR selection the verifier asked for
@@ -387,6 +416,7 @@ struct vigil_quote_input {
 	EVP_PKEY *ak;
 	const TPM2B_PUBLIC *ak_public;
 	const TPMT_SIG_SCHEME *scheme;
+	const struct vigil_ak_key *key;
 	const uint8_t *nonce;
 	size_t nonce_len;
 	const TPML_PCR_SELECTION *selection;

@@ -35,6 +35,7 @@
 #include <openssl/x509v3.h>
 
 #include "cleanup.h"
+#include "hmap.h"
 #include "http.h"
 #include "http_internal.h"
 
@@ -45,6 +46,7 @@
 struct pconn {
 	struct vigil_http_client *cl;
 	struct pconn *prev, *next;
+	struct vigil_hnode node; /* in cl->by_peer, by host, port and peer */
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev; /* evcon's */
 	struct event *reaper;
@@ -77,6 +79,7 @@ struct vigil_http_client {
 	struct event_base *base;
 	SSL_CTX *ssl;
 	struct pconn *conns;
+	struct vigil_hmap by_peer;
 	struct call *calls;
 	bool freeing;
 };
@@ -93,6 +96,7 @@ static void pconn_free(struct pconn *pc)
 		cl->conns = pc->next;
 	if (pc->next)
 		pc->next->prev = pc->prev;
+	vigil_hmap_del(&cl->by_peer, &pc->node);
 	if (pc->evcon) {
 		evhttp_connection_set_closecb(pc->evcon, NULL, NULL);
 		evhttp_connection_free(pc->evcon); /* frees the bufferevent and its SSL */
@@ -153,8 +157,18 @@ static struct bufferevent *tls_bev(struct vigil_http_client *cl, const char *pee
 	return bev;
 }
 
+/* The connection table's key: host, port and peer name, each with its terminator. */
+static uint64_t peer_hash(struct vigil_http_client *cl, const char *host, uint16_t port,
+			  const char *peer)
+{
+	char key[2 * (HOST_MAX + 1) + 6];
+	int n = snprintf(key, sizeof(key), "%s%c%u%c%s", host, 0, port, 0, peer);
+
+	return vigil_hmap_hash(&cl->by_peer, key, n > 0 ? (size_t)n : 0);
+}
+
 static struct pconn *pconn_new(struct vigil_http_client *cl, const char *host, uint16_t port,
-			       const char *peer)
+			       const char *peer, uint64_t hash)
 {
 	struct pconn *pc = calloc(1, sizeof(*pc));
 	struct bufferevent *bev;
@@ -177,6 +191,12 @@ static struct pconn *pconn_new(struct vigil_http_client *cl, const char *host, u
 		free(pc);
 		return NULL;
 	}
+	if (vigil_hmap_add(&cl->by_peer, &pc->node, hash) < 0) {
+		evhttp_connection_free(pc->evcon);
+		event_free(pc->reaper);
+		free(pc);
+		return NULL;
+	}
 	pc->bev = bev;
 	evhttp_connection_set_closecb(pc->evcon, on_pconn_close, pc);
 	evhttp_connection_set_retries(pc->evcon, 0);
@@ -192,11 +212,17 @@ static struct pconn *pconn_new(struct vigil_http_client *cl, const char *host, u
 static struct pconn *pconn_get(struct vigil_http_client *cl, const char *host, uint16_t port,
 			       const char *peer)
 {
-	for (struct pconn *pc = cl->conns; pc; pc = pc->next)
+	uint64_t hash = peer_hash(cl, host, port, peer);
+
+	for (struct vigil_hnode *e = vigil_hmap_first(&cl->by_peer, hash); e;
+	     e = vigil_hmap_next(e)) {
+		struct pconn *pc = vigil_hnode_entry(e, struct pconn, node);
+
 		if (!pc->call && !pc->closed && pc->port == port && !strcmp(pc->host, host) &&
 		    !strcmp(pc->peer, peer))
 			return pc;
-	return pconn_new(cl, host, port, peer);
+	}
+	return pconn_new(cl, host, port, peer, hash);
 }
 
 /* ---- calls ---- */
@@ -517,6 +543,7 @@ void vigil_http_client_free(struct vigil_http_client *c)
 		next = pc->next;
 		pconn_free(pc);
 	}
+	vigil_hmap_free(&c->by_peer);
 	SSL_CTX_free(c->ssl);
 	free(c);
 }

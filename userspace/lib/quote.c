@@ -20,6 +20,7 @@
  * the verdict's outcome undecided; every rejection sets exactly one reason.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -160,6 +161,81 @@ static int verify_sig(EVP_PKEY *ak, const TPMT_SIGNATURE *sig, const uint8_t *ms
 	return r;
 }
 
+/**
+ * vigil_ak_key_new() - prepare an AK for many quote verifications (struct vigil_ak_key)
+ * @pub: its public area, which must pass vigil_ak_public_check()
+ * @ret: on success, the key; release with vigil_ak_key_free()
+ *
+ * Return: 0; -EKEYREJECTED if @pub is not an AK vigil accepts; -ENOMEM or -EIO.
+ */
+int vigil_ak_key_new(const TPM2B_PUBLIC *pub, struct vigil_ak_key **ret)
+{
+	struct vigil_ak_key *k;
+	const char *hash;
+	int r;
+
+	if (vigil_ak_public_check(&pub->publicArea) < 0)
+		return -EKEYREJECTED;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->pub = *pub;
+	r = vigil_ak_scheme(&pub->publicArea, &k->scheme);
+	if (r == 0)
+		r = vigil_ak_to_pkey(&pub->publicArea, &k->pkey);
+	if (r == 0)
+		r = vigil_ak_keyid(k->pkey, k->keyid);
+	hash = vigil_hash_name(k->scheme.details.any.hashAlg);
+	if (r == 0 && !(hash && (k->md = EVP_MD_fetch(NULL, hash, NULL))))
+		r = -EIO;
+	if (r == 0 && !(k->verify = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)))
+		r = -ENOMEM;
+	if (r == 0 && (EVP_PKEY_verify_init(k->verify) <= 0 ||
+		       EVP_PKEY_CTX_set_signature_md(k->verify, k->md) <= 0))
+		r = -EIO;
+	if (r == 0)
+		r = set_padding(k->verify, k->scheme.scheme);
+	if (r < 0) {
+		vigil_ak_key_free(k);
+		return r;
+	}
+	*ret = k;
+	return 0;
+}
+
+/**
+ * vigil_ak_key_free() - release a prepared AK
+ * @k: the key, or NULL
+ */
+void vigil_ak_key_free(struct vigil_ak_key *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_CTX_free(k->verify);
+	EVP_MD_free(k->md);
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+/* verify_sig() with a prepared key: hash with its fetched digest, check with its context. */
+static int key_verify_sig(const struct vigil_ak_key *k, const TPMT_SIGNATURE *sig,
+			  const uint8_t *msg, size_t len)
+{
+	uint8_t digest[EVP_MAX_MD_SIZE], *bytes = NULL;
+	unsigned int dlen = 0;
+	size_t n = 0;
+	int r;
+
+	if (EVP_Digest(msg, len, digest, &dlen, k->md, NULL) != 1)
+		return -EIO;
+	r = sig_bytes(sig, &bytes, &n);
+	if (r < 0)
+		return r;
+	r = EVP_PKEY_verify(k->verify, bytes, n, digest, dlen) == 1;
+	OPENSSL_free(bytes);
+	return r;
+}
+
 /* The scheme the AK binds: its public area's if known (which must be the verifier's key). */
 static int bound_scheme(const struct vigil_quote_input *in, struct vigil_verdict *v,
 			TPMT_SIG_SCHEME *ret)
@@ -191,8 +267,8 @@ static int bound_scheme(const struct vigil_quote_input *in, struct vigil_verdict
 static int check_signature(const struct vigil_quote_input *in, const TPMT_SIGNATURE *sig,
 			   struct vigil_verdict *v)
 {
-	TPMT_SIG_SCHEME scheme;
-	int r = bound_scheme(in, v, &scheme);
+	TPMT_SIG_SCHEME scheme = in->key ? in->key->scheme : (TPMT_SIG_SCHEME){ 0 };
+	int r = in->key ? 0 : bound_scheme(in, v, &scheme);
 
 	if (r != 0)
 		return r > 0 ? 0 : r;
@@ -202,7 +278,8 @@ static int check_signature(const struct vigil_quote_input *in, const TPMT_SIGNAT
 				   "the signature's scheme or hash is not the one the AK binds");
 		return 0;
 	}
-	r = verify_sig(in->ak, sig, in->attest, in->attest_len);
+	r = in->key ? key_verify_sig(in->key, sig, in->attest, in->attest_len) :
+		      verify_sig(in->ak, sig, in->attest, in->attest_len);
 	if (r < 0)
 		return r;
 	if (r == 0)
@@ -374,9 +451,12 @@ int vigil_quote_verify(const struct vigil_quote_input *in, struct vigil_verdict 
 	TPMT_SIGNATURE sig;
 	int r;
 
-	if (!in->ak || !in->nonce || !in->selection || vigil_pcrsel_check(in->selection) < 0)
+	if ((!in->ak && !in->key) || !in->nonce || !in->selection ||
+	    vigil_pcrsel_check(in->selection) < 0)
 		return -EINVAL;
-	if (vigil_ak_keyid(in->ak, verdict->ak_keyid) < 0)
+	if (in->key)
+		memcpy(verdict->ak_keyid, in->key->keyid, sizeof(verdict->ak_keyid));
+	else if (vigil_ak_keyid(in->ak, verdict->ak_keyid) < 0)
 		return -EIO;
 	if (vigil_quote_parse(in->attest, in->attest_len, in->sig, in->sig_len, &a, &sig) < 0) {
 		vigil_verdict_fail(verdict, VIGIL_CHECK_FORMAT, VIGIL_REJECT_BAD_FORMAT, NULL);
