@@ -11,8 +11,10 @@
  * rules, the cursor's exact round trip, claims and leases (two owners get disjoint sets; an
  * expired lease is taken over; two connections claiming 200 devices concurrently get disjoint
  * sets that cover them), conditional records (-ESTALE on a stale sequence or a lost lease),
- * history, alerts, challenges (take once, expiry), policies, bounds (-E2BIG), bytes with NUL.
- * Last, the rate of vigil_store_record() per backend is printed as a TAP comment.
+ * outcomes recorded in batches (each checked on its own; a batch the database refuses is
+ * written outcome by outcome), history, alerts, challenges (take once, expiry), policies,
+ * bounds (-E2BIG), bytes with NUL. Last, the rates of vigil_store_record() and of
+ * vigil_store_record_many() per backend are printed as TAP comments.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -742,6 +744,108 @@ static void test_record(void **state)
 	vigil_store_close(s);
 }
 
+/* Run SQL on the current case's database behind the store's back. */
+static void raw_sql(void **state, const char *sql)
+{
+	const struct backend *b = *state;
+	sqlite3 *db;
+
+	if (b->pg) {
+		pg_run(sql);
+		return;
+	}
+	assert_int_equal(sqlite3_open(g.uri + strlen("sqlite:"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* @d's next attestation as vigil_store_record_many() takes it; d->seq moves on with ok. */
+static void next_rec(struct vigil_device *d, struct vigil_attestation *a, int64_t now,
+		     const char *verdict)
+{
+	memset(a, 0, sizeof(*a));
+	strcpy(a->device, d->id);
+	a->seq = d->seq + 1;
+	a->time_ms = now;
+	a->state = VIGIL_DEVICE_TRUSTED;
+	strcpy(a->reason, "none");
+	a->verdict = (char *)verdict;
+	d->due_ms = now + 2000;
+}
+
+static void test_record_many(void **state)
+{
+	struct vigil_store *s = open_fresh(state);
+	struct vigil_device d[5], got;
+	struct vigil_attestation a[5], *h = NULL;
+	struct vigil_store_rec recs[6];
+	struct vigil_alert *al = NULL;
+	char id[16], *big = malloc(VIGIL_STORE_TEXT_MAX + 2);
+	int ret[6];
+	size_t n = 0;
+
+	assert_non_null(big);
+	memset(big, 'x', VIGIL_STORE_TEXT_MAX + 1);
+	big[VIGIL_STORE_TEXT_MAX + 1] = 0;
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "plc-%d", i);
+		add(s, id, VIGIL_MODE_PULL, true, (unsigned int)i, 0);
+		assert_int_equal(vigil_store_lease(s, id, "A", 0, 100000, &d[i]), 0);
+		next_rec(&d[i], &a[i], 100, "{}");
+		recs[i] = (struct vigil_store_rec){ &d[i], &a[i], NULL };
+	}
+	recs[1].alert_jws = "x.y.z";
+	d[2].seq = 7; /* stale: not the sequence stored */
+	a[2].seq = 8;
+	a[3].verdict = big; /* beyond the bound */
+	recs[5] = recs[0]; /* plc-0 twice in one batch */
+	assert_int_equal(vigil_store_record_many(s, "A", recs, 6, ret), 0);
+	assert_int_equal(ret[0], 0);
+	assert_int_equal(ret[1], 0);
+	assert_int_equal(ret[2], -ESTALE);
+	assert_int_equal(ret[3], -E2BIG);
+	assert_int_equal(ret[4], 0);
+	assert_int_equal(ret[5], -EINVAL);
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "plc-%d", i);
+		assert_int_equal(vigil_store_device_get(s, id, &got), 0);
+		assert_int_equal(got.seq, ret[i] == 0 ? 1 : 0);
+		assert_int_equal(got.state,
+				 ret[i] == 0 ? VIGIL_DEVICE_TRUSTED : VIGIL_DEVICE_ENROLLED);
+	}
+	assert_int_equal(vigil_store_alerts_due(s, 100, 10, &al, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(al[0].jws, "x.y.z");
+	vigil_alerts_free(al, n);
+
+	/* A row the database refuses (a history row with that sequence exists already) fails the
+	 * batch; each outcome is then written on its own and only that one is lost. */
+	raw_sql(state, "INSERT INTO attestations (device, seq, time_ms, state, reason, rec_from, "
+		       "rec_to) VALUES ('plc-1', 2, 0, 2, 'none', 0, 0)");
+	d[0].seq = d[1].seq = d[4].seq = 1;
+	next_rec(&d[0], &a[0], 200, "{\"n\":2}");
+	next_rec(&d[1], &a[1], 200, "{}");
+	next_rec(&d[4], &a[4], 200, "{\"n\":2}");
+	recs[0] = (struct vigil_store_rec){ &d[0], &a[0], NULL };
+	recs[1] = (struct vigil_store_rec){ &d[1], &a[1], NULL };
+	recs[2] = (struct vigil_store_rec){ &d[4], &a[4], NULL };
+	assert_int_equal(vigil_store_record_many(s, "A", recs, 3, ret), 0);
+	assert_int_equal(ret[0], 0);
+	assert_int_equal(ret[1], -EEXIST);
+	assert_int_equal(ret[2], 0);
+	assert_int_equal(vigil_store_device_get(s, "plc-1", &got), 0);
+	assert_int_equal(got.seq, 1);
+	assert_int_equal(vigil_store_history(s, "plc-4", 10, &h, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(h[0].seq, 2);
+	assert_string_equal(h[0].verdict, "{\"n\":2}");
+	vigil_attestations_free(h, n);
+	assert_int_equal(vigil_store_record_many(s, "A", recs, 0, ret), 0);
+	assert_int_equal(vigil_store_record_many(s, "A", NULL, 1, ret), -EINVAL);
+	free(big);
+	vigil_store_close(s);
+}
+
 static void test_history(void **state)
 {
 	struct vigil_store *s = open_fresh(state);
@@ -994,6 +1098,26 @@ static void test_record_rate(void **state)
 	} while (elapsed < 1.0 && n < 100000);
 	printf("# %s: %.0f vigil_store_record() calls/s (%u in %.2f s, one connection)\n",
 	       ((struct backend *)*state)->name, n / elapsed, n, elapsed);
+	start = now_s();
+	n = 0;
+	do {
+		struct vigil_attestation a[16];
+		struct vigil_store_rec recs[16];
+		int ret[16];
+
+		for (i = 0; i < 16; i++) {
+			next_rec(&d[i], &a[i], 1 + n, verdict);
+			recs[i] = (struct vigil_store_rec){ &d[i], &a[i], NULL };
+		}
+		assert_int_equal(vigil_store_record_many(s, "bench", recs, 16, ret), 0);
+		for (i = 0; i < 16; i++, n++) {
+			assert_int_equal(ret[i], 0);
+			d[i].seq++;
+		}
+		elapsed = now_s() - start;
+	} while (elapsed < 1.0 && n < 400000);
+	printf("# %s: %.0f outcomes/s with vigil_store_record_many() of 16 (%u in %.2f s)\n",
+	       ((struct backend *)*state)->name, n / elapsed, n, elapsed);
 	vigil_store_close(s);
 }
 
@@ -1014,6 +1138,7 @@ int main(void)
 		BOTH(test_claims),
 		BOTH(test_claim_concurrent),
 		BOTH(test_record),
+		BOTH(test_record_many),
 		BOTH(test_history),
 		BOTH(test_alerts),
 		BOTH(test_challenge),

@@ -380,8 +380,12 @@ static int start(struct vd *vd)
 	if (open_keys(vd) < 0)
 		return -EINVAL;
 	vd->base = event_base_new();
-	if (!vd->base)
+	/* 3 priorities: everything at the default 1, the batch write of outcomes at 2 */
+	if (!vd->base || event_base_priority_init(vd->base, 3) < 0)
 		return -ENOMEM;
+	r = vd_batch_start(vd);
+	if (r < 0)
+		return r;
 	r = open_listeners(vd);
 	if (r < 0)
 		return r;
@@ -406,6 +410,7 @@ static int run(struct vd *vd)
 		r = -ENOMEM;
 	if (r == 0 && event_base_dispatch(vd->base) < 0)
 		r = -EIO;
+	vd_batch_stop(vd); /* the outcomes verified are written before the leases go */
 	if (vd->db && vigil_store_release(vd->db, vd->o.owner) < 0)
 		fprintf(stderr, "vigil " CMD ": could not release leases: %s\n",
 			vigil_store_error(vd->db));
@@ -419,6 +424,7 @@ static int run(struct vd *vd)
 static void stop(struct vd *vd)
 {
 	vd_alerts_stop(vd);
+	vd_batch_stop(vd);
 	if (vd->tick)
 		event_free(vd->tick);
 	vigil_http_client_free(vd->client);

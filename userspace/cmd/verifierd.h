@@ -88,6 +88,25 @@ struct vd_pending {
 	bool used;
 };
 
+#define VD_BATCH_MAX 256 /* outcomes written with one commit at most */
+#define VD_BATCH_MS 20 /* an outcome waits at most this long for others while the loop is busy */
+
+/**
+ * struct vd_rec - an outcome waiting for the batch write (vd_flush())
+ * @n: the device's new row (as vigil_store_record() takes it)
+ * @a: the history row; @a.verdict is owned
+ * @alert: the alert to queue, or NULL; owned
+ * @since: vd_mono_ms() to count the latency from once written, or -1
+ * @announce: log the state change once written
+ */
+struct vd_rec {
+	struct vigil_device n;
+	struct vigil_attestation a;
+	char *alert;
+	int64_t since;
+	bool announce;
+};
+
 #define VD_LATENCY_MAX_MS 10000 /* the histogram's last bucket holds everything slower */
 
 /**
@@ -134,6 +153,10 @@ struct vd_policy {
  * @policies: loaded policies
  * @npolicies: their number
  * @aks: enrolled devices' AKs prepared for verification (struct vd_ak), by device id
+ * @batch: outcomes of this loop pass not yet written (VD_BATCH_MAX of room)
+ * @nbatch: their number
+ * @batch_start: vd_mono_ms() when the first of them was queued
+ * @flush: writes them when the loop has nothing more urgent (its lowest priority)
  * @from0: devices whose next log must start at record 0 (a reboot seen in a continued log)
  * @nfrom0: their number
  * @inflight: pull requests in flight
@@ -155,6 +178,10 @@ struct vd {
 	struct vd_policy *policies;
 	size_t npolicies;
 	struct vigil_hmap aks;
+	struct vd_rec *batch;
+	size_t nbatch;
+	int64_t batch_start;
+	struct event *flush;
 	char (*from0)[VIGIL_DEVICE_ID_MAX + 1];
 	size_t nfrom0;
 	uint32_t inflight;
@@ -186,7 +213,8 @@ void vd_reply_error(struct vigil_http_request *req, int status, const char *erro
  * @reason: the reject reason name, "none", "missed" or "log_cursor" (not recorded: ask again
  *	from record 0)
  * @next_ms: milliseconds until the next attestation is due
- * @recorded: written to the store (false: stale lease, or nothing to record)
+ * @recorded: written to the store, or queued for the batch write (false: stale lease, or
+ *	nothing to record)
  */
 struct vd_outcome {
 	enum vigil_device_state state;
@@ -197,9 +225,15 @@ struct vd_outcome {
 
 uint64_t vd_from(struct vd *vd, const struct vigil_device *d);
 void vd_aks_prune(struct vd *vd, int64_t unused_since_ms);
-int vd_attest(struct vd *vd, struct vigil_device *d, const uint8_t *nonce, size_t nonce_len,
-	      const uint8_t *evidence, size_t len, struct vd_outcome *ret);
-int vd_missed(struct vd *vd, struct vigil_device *d, const char *why, struct vd_outcome *ret);
+int vd_attest(struct vd *vd, struct vigil_device *d, int64_t batch_since, const uint8_t *nonce,
+	      size_t nonce_len, const uint8_t *evidence, size_t len, struct vd_outcome *ret);
+int vd_missed(struct vd *vd, struct vigil_device *d, const char *why, int64_t batch_since,
+	      struct vd_outcome *ret);
+void vd_flush(struct vd *vd);
+int vd_batch_start(struct vd *vd) __attribute__((warn_unused_result));
+void vd_batch_stop(struct vd *vd);
+#define VD_NOW INT64_MIN /* batch_since: write the outcome now; the caller waits for it */
+#define VD_NO_LATENCY (-1) /* batch_since: batch it, count no latency (a missed attestation) */
 void vd_policy_forget(struct vd *vd, const char *name);
 int vd_enroll_begin(struct vd *vd, const char *id, const struct vigil_msg_identity *m,
 		    struct vigil_msg_challenge *ret, const char **ret_error, char *detail,

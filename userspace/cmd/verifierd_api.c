@@ -174,7 +174,7 @@ static void api_evidence(struct vd *vd, struct vigil_http_request *req, const ch
 	if (r < 0 || !ok)
 		goto out;
 	ev = vigil_http_body(req, &len);
-	r = vd_attest(vd, &d, p->nonce, sizeof(p->nonce), ev, len, &out);
+	r = vd_attest(vd, &d, VD_NOW, p->nonce, sizeof(p->nonce), ev, len, &out);
 	if (r < 0)
 		goto out;
 	if (out.recorded)

@@ -18,6 +18,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include <event2/event.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -375,7 +376,7 @@ uint64_t vd_from(struct vd *vd, const struct vigil_device *d)
  * @detail: a text elaboration, or NULL
  * @from: the first record the attestation looked at
  * @to: the cursor after it
- * @verdict: the verdict JSON, or NULL (missed)
+ * @verdict: the verdict JSON, or NULL (missed); record() takes it
  * @v: the verdict, for the alert's failures, or NULL
  * @cursor: the new cursor, or NULL to keep it
  * @policy_version: the policy version accepted, 0 for none
@@ -484,76 +485,192 @@ static uint32_t next_ms(const struct vd *vd, const struct vigil_device *d)
 	return d->interval_ms + (d->mode == VIGIL_MODE_PUSH ? vd->o.grace_ms : 0);
 }
 
-static int record(struct vd *vd, struct vigil_device *d, const struct outcome_in *in,
-		  struct vd_outcome *ret)
+/* What a written (r == 0) or refused outcome leads to: counters, alerts, log lines. */
+static void recorded(struct vd *vd, const struct vd_rec *rec, int r)
 {
-	_cleanup_free_ char *alert = NULL;
-	int64_t now = vd_now_ms();
-	struct vigil_device n = *d;
-	const char *kind = alert_kind(d, in->st, in->reason);
-	struct vigil_attestation a = { .seq = d->seq + 1,
-				       .time_ms = now,
-				       .state = in->st,
-				       .from = in->from,
-				       .to = in->to,
-				       .verdict = in->verdict };
+	const struct vigil_device *n = &rec->n;
+
+	if (r == -ESTALE) {
+		vd_log(vd, LOG_NOTICE, "%s: lease lost; attestation %llu dropped", n->id,
+		       (unsigned long long)rec->a.seq);
+		return;
+	}
+	if (r < 0) {
+		vd_log(vd, LOG_ERR, "%s: cannot record attestation %llu: %s", n->id,
+		       (unsigned long long)rec->a.seq, vigil_store_error(vd->db));
+		return;
+	}
+	vd->stats.attestations++;
+	vd->stats.trusted += n->state == VIGIL_DEVICE_TRUSTED;
+	vd->stats.untrusted += n->state == VIGIL_DEVICE_UNTRUSTED;
+	vd->stats.missed += n->state == VIGIL_DEVICE_MISSED;
+	if (rec->since >= 0)
+		vd_latency(vd, rec->since);
+	if (rec->alert)
+		vd_alerts_wake(vd);
+	if (rec->announce)
+		vd_log(vd, n->state == VIGIL_DEVICE_TRUSTED ? LOG_NOTICE : LOG_WARNING,
+		       "%s: %s (%s)", n->id, vigil_device_state_name(n->state), n->last_reason);
+}
+
+static void rec_release(struct vd_rec *rec)
+{
+	free(rec->a.verdict);
+	free(rec->alert);
+	rec->a.verdict = rec->alert = NULL;
+}
+
+/**
+ * vd_flush() - write the outcomes queued in this loop pass, with one commit
+ * @vd: the daemon
+ */
+void vd_flush(struct vd *vd)
+{
+	struct vigil_store_rec recs[VD_BATCH_MAX];
+	int ret[VD_BATCH_MAX];
+	size_t n = vd->nbatch;
 	int r;
 
-	if (kind) {
-		r = alert_make(vd, d, kind, in, now, &alert);
-		if (r < 0)
-			return r;
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++)
+		recs[i] = (struct vigil_store_rec){ &vd->batch[i].n, &vd->batch[i].a,
+						    vd->batch[i].alert };
+	r = vigil_store_record_many(vd->db, vd->o.owner, recs, n, ret);
+	for (size_t i = 0; i < n; i++) {
+		recorded(vd, &vd->batch[i], r < 0 ? r : ret[i]);
+		rec_release(&vd->batch[i]);
 	}
-	snprintf(a.device, sizeof(a.device), "%s", d->id);
-	snprintf(a.reason, sizeof(a.reason), "%s", in->reason);
-	n.state = in->st;
-	snprintf(n.last_reason, sizeof(n.last_reason), "%s", in->reason);
-	n.failures = in->st == VIGIL_DEVICE_TRUSTED ? 0 : d->failures + 1;
-	n.last_ms = now;
-	n.due_ms = now + next_ms(vd, d);
+	vd->nbatch = 0;
+}
+
+/* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): libevent's callback type */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	vd_flush(arg);
+}
+
+/**
+ * vd_batch_start() - set up the batch write of outcomes
+ * @vd: the daemon, its event base made with 3 priorities (everything else runs at 1)
+ *
+ * The flush event runs at priority 2: libevent runs it only in a loop pass that has no
+ * other event to run, so every verification whose reply arrived together shares one commit
+ * (group commit); a busy loop still writes within VD_BATCH_MS (checked as outcomes queue, and
+ * by the schedule's tick).
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int vd_batch_start(struct vd *vd)
+{
+	vd->batch = calloc(VD_BATCH_MAX, sizeof(*vd->batch));
+	vd->flush = event_new(vd->base, -1, 0, on_flush, vd);
+	if (!vd->batch || !vd->flush || event_priority_set(vd->flush, 2) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/**
+ * vd_batch_stop() - write what is queued and free the batch
+ * @vd: the daemon
+ */
+void vd_batch_stop(struct vd *vd)
+{
+	if (vd->batch && vd->db)
+		vd_flush(vd);
+	if (vd->flush)
+		event_free(vd->flush);
+	free(vd->batch);
+	vd->flush = NULL;
+	vd->batch = NULL;
+}
+
+/* Queue an outcome for the batch write; write the batch first when it is full or old. */
+static void enqueue(struct vd *vd, struct vd_rec *rec)
+{
+	int64_t now = vd_mono_ms();
+
+	if (vd->nbatch == VD_BATCH_MAX || (vd->nbatch && now - vd->batch_start >= VD_BATCH_MS))
+		vd_flush(vd);
+	if (!vd->nbatch) {
+		vd->batch_start = now;
+		event_active(vd->flush, EV_TIMEOUT, 0);
+	}
+	vd->batch[vd->nbatch++] = *rec;
+}
+
+/* Takes in->verdict. Outcomes of pull devices are batched (@since != VD_NOW); a push
+ * device's agent waits for its verdict, which is written now (after what is queued). */
+static int record(struct vd *vd, struct vigil_device *d, const struct outcome_in *in, int64_t since,
+		  struct vd_outcome *ret)
+{
+	int64_t now = vd_now_ms();
+	const char *kind = alert_kind(d, in->st, in->reason);
+	struct vd_rec rec = { .n = *d,
+			      .a = { .seq = d->seq + 1,
+				     .time_ms = now,
+				     .state = in->st,
+				     .from = in->from,
+				     .to = in->to,
+				     .verdict = in->verdict },
+			      .since = since == VD_NOW ? -1 : since,
+			      .announce = kind != NULL };
+	struct vigil_device *n = &rec.n;
+	int r = kind ? alert_make(vd, d, kind, in, now, &rec.alert) : 0;
+
+	if (r < 0) {
+		rec_release(&rec);
+		return r;
+	}
+	snprintf(rec.a.device, sizeof(rec.a.device), "%s", d->id);
+	snprintf(rec.a.reason, sizeof(rec.a.reason), "%s", in->reason);
+	n->state = in->st;
+	snprintf(n->last_reason, sizeof(n->last_reason), "%s", in->reason);
+	n->failures = in->st == VIGIL_DEVICE_TRUSTED ? 0 : d->failures + 1;
+	n->last_ms = now;
+	n->due_ms = now + next_ms(vd, d);
 	if (in->cursor)
-		n.cursor = *in->cursor;
-	if (in->policy_version > n.policy_version)
-		n.policy_version = in->policy_version;
-	r = vigil_store_record(vd->db, vd->o.owner, &n, &a, alert);
+		n->cursor = *in->cursor;
+	if (in->policy_version > n->policy_version)
+		n->policy_version = in->policy_version;
+	*ret = (struct vd_outcome){ .state = n->state,
+				    .next_ms = d->interval_ms,
+				    .recorded = true };
+	snprintf(ret->reason, sizeof(ret->reason), "%s", in->reason);
+	if (since != VD_NOW && vd->batch) {
+		enqueue(vd, &rec);
+		return 0;
+	}
+	vd_flush(vd); /* what was verified before is written before */
+	r = vigil_store_record(vd->db, vd->o.owner, n, &rec.a, rec.alert);
+	recorded(vd, &rec, r);
+	rec_release(&rec);
 	if (r == -ESTALE) {
-		vd_log(vd, LOG_NOTICE, "%s: lease lost; attestation %llu dropped", d->id,
-		       (unsigned long long)a.seq);
 		*ret = (struct vd_outcome){ .state = d->state, .next_ms = d->interval_ms };
 		snprintf(ret->reason, sizeof(ret->reason), "%s", in->reason);
 		return 0;
 	}
-	if (r < 0) {
-		vd_log(vd, LOG_ERR, "%s: cannot record attestation: %s", d->id,
-		       vigil_store_error(vd->db));
+	if (r < 0)
 		return r;
-	}
-	n.seq = a.seq;
-	*d = n;
-	vd->stats.attestations++;
-	vd->stats.trusted += n.state == VIGIL_DEVICE_TRUSTED;
-	vd->stats.untrusted += n.state == VIGIL_DEVICE_UNTRUSTED;
-	vd->stats.missed += n.state == VIGIL_DEVICE_MISSED;
-	if (alert)
-		vd_alerts_wake(vd);
-	*ret = (struct vd_outcome){ .state = n.state, .next_ms = d->interval_ms, .recorded = true };
-	snprintf(ret->reason, sizeof(ret->reason), "%s", in->reason);
-	if (kind)
-		vd_log(vd, in->st == VIGIL_DEVICE_TRUSTED ? LOG_NOTICE : LOG_WARNING, "%s: %s (%s)",
-		       d->id, vigil_device_state_name(n.state), in->reason);
+	n->seq++;
+	*d = *n;
 	return 0;
 }
 
 /**
  * vd_missed() - record that a device's attestation did not come
  * @vd: the daemon
- * @d: the device, as read under this process's lease; updated when recorded
+ * @d: the device, as read under this process's lease; updated when written now
  * @why: what happened (a connection error, no evidence within the interval)
+ * @batch_since: VD_NOW, or VD_NO_LATENCY to queue it for the batch write (vd_flush())
  * @ret: the outcome
  *
  * Return: 0, or a negative errno when the store failed.
  */
-int vd_missed(struct vd *vd, struct vigil_device *d, const char *why, struct vd_outcome *ret)
+int vd_missed(struct vd *vd, struct vigil_device *d, const char *why, int64_t batch_since,
+	      struct vd_outcome *ret)
 {
 	const struct outcome_in in = { .st = VIGIL_DEVICE_MISSED,
 				       .reason = "missed",
@@ -561,7 +678,7 @@ int vd_missed(struct vd *vd, struct vigil_device *d, const char *why, struct vd_
 				       .from = d->cursor.next,
 				       .to = d->cursor.next };
 
-	return record(vd, d, &in, ret);
+	return record(vd, d, &in, batch_since, ret);
 }
 
 /* ---- verification ---- */
@@ -639,7 +756,10 @@ static int verify(const struct vigil_device *d, struct attest_ctx *c, const uint
 /**
  * vd_attest() - verify a device's evidence and record the outcome
  * @vd: the daemon
- * @d: the device, as read under this process's lease; updated when recorded
+ * @d: the device, as read under this process's lease; updated when written now
+ * @batch_since: VD_NOW to write the outcome before returning; else it is queued for the
+ *	batch write (vd_flush()), which counts its latency from this vd_mono_ms() time
+ *	(VD_NO_LATENCY: none)
  * @nonce: the nonce it was given
  * @nonce_len: its length
  * @evidence: the evidence document it sent
@@ -648,8 +768,8 @@ static int verify(const struct vigil_device *d, struct attest_ctx *c, const uint
  *
  * Return: 0, or a negative errno when the verification or the store could not run.
  */
-int vd_attest(struct vd *vd, struct vigil_device *d, const uint8_t *nonce, size_t nonce_len,
-	      const uint8_t *evidence, size_t len, struct vd_outcome *ret)
+int vd_attest(struct vd *vd, struct vigil_device *d, int64_t batch_since, const uint8_t *nonce,
+	      size_t nonce_len, const uint8_t *evidence, size_t len, struct vd_outcome *ret)
 {
 	_cleanup_(attest_ctx_done) struct attest_ctx c = { 0 };
 	_cleanup_free_ char *json = NULL;
@@ -682,12 +802,12 @@ int vd_attest(struct vd *vd, struct vigil_device *d, const uint8_t *nonce, size_
 		.detail = v.detail,
 		.from = c.ev ? c.ev->log_from : 0,
 		.to = v.accepted ? next.next : d->cursor.next,
-		.verdict = json,
+		.verdict = TAKE_PTR(json),
 		.v = &v,
 		.cursor = v.accepted ? &next : NULL,
 		.policy_version = v.accepted && v.policy_applied ? v.policy_version : 0,
 	};
-	r = record(vd, d, &in, ret);
+	r = record(vd, d, &in, batch_since, ret);
 	vigil_verdict_release(&v);
 	return r;
 }

@@ -60,7 +60,7 @@ static void missed(struct vd *vd, struct vigil_device *d, const char *why)
 {
 	struct vd_outcome out;
 
-	if (vd_missed(vd, d, why, &out) < 0)
+	if (vd_missed(vd, d, why, VD_NO_LATENCY, &out) < 0)
 		vd_log(vd, LOG_ERR, "%s: could not record a missed attestation", d->id);
 }
 
@@ -76,10 +76,8 @@ static void quote_done(void *arg, int status, const uint8_t *body, size_t len, c
 			 status ? "the agent refused the quote request" : err);
 		if (!vd->stop)
 			missed(vd, &p->d, why);
-	} else if (vd_attest(vd, &p->d, p->nonce, sizeof(p->nonce), body, len, &out) < 0) {
+	} else if (vd_attest(vd, &p->d, p->sent, p->nonce, sizeof(p->nonce), body, len, &out) < 0) {
 		vd_log(vd, LOG_ERR, "%s: attestation could not be verified", p->d.id);
-	} else if (out.recorded) {
-		vd_latency(vd, p->sent);
 	} else if (!out.recorded && !strcmp(out.reason, "log_cursor") && !vd->stop) {
 		poll_start(vd, &p->d); /* rebooted: ask again, from record 0 */
 	}
@@ -226,6 +224,8 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (vd->stop)
 		return;
+	if (vd->nbatch && vd_mono_ms() - vd->batch_start >= VD_BATCH_MS)
+		vd_flush(vd); /* the loop has been too busy to run the flush event */
 	claim_and(vd, VIGIL_MODE_PULL, now, room < CLAIM_MAX ? room : CLAIM_MAX);
 	if (now - last_sweep >= SWEEP_MS) {
 		last_sweep = now;

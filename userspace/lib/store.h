@@ -225,6 +225,16 @@ int vigil_store_release(struct vigil_store *s, const char *owner)
 int vigil_store_record(struct vigil_store *s, const char *owner, const struct vigil_device *d,
 		       const struct vigil_attestation *a, const char *alert_jws)
 	__attribute__((warn_unused_result));
+/* One outcome for vigil_store_record_many(): the arguments of a vigil_store_record(). */
+struct vigil_store_rec {
+	const struct vigil_device *d;
+	const struct vigil_attestation *a;
+	const char *alert_jws;
+};
+
+int vigil_store_record_many(struct vigil_store *s, const char *owner,
+			    const struct vigil_store_rec *recs, size_t n, int *ret)
+	__attribute__((warn_unused_result));
 /* The last @max attestations of a device, newest first; vigil_attestations_free() them. */
 int vigil_store_history(struct vigil_store *s, const char *id, size_t max,
 			struct vigil_attestation **ret, size_t *ret_count)

@@ -70,6 +70,9 @@ typedef int (*vigil_sql_row_fn)(void *ctx, const struct vigil_sql_value *cols, s
  * @commit: commit it
  * @rollback: roll it back; harmless when none is open
  * @lock: in a transaction: serialise schema migrations among processes (NULL: @begin does)
+ * @array: NULL, or encode column values of many rows (@n values of @type, or NULL, @stride
+ *	apart in @vals) as one array parameter of the backend, so that one statement writes
+ *	many rows (a BLOB parameter whose SQL casts it to the array type); free() *@ret
  */
 struct vigil_store_ops {
 	const char *name;
@@ -86,6 +89,8 @@ struct vigil_store_ops {
 	int (*commit)(struct vigil_store *s);
 	int (*rollback)(struct vigil_store *s);
 	int (*lock)(struct vigil_store *s);
+	int (*array)(enum vigil_sql_type type, const struct vigil_sql_value *vals, size_t n,
+		     size_t stride, uint8_t **ret, size_t *ret_len);
 };
 
 /**
@@ -125,6 +130,7 @@ enum vigil_stmt {
 	VIGIL_STMT_RECORD_HISTORY,
 	VIGIL_STMT_RECORD_ALERT,
 	VIGIL_STMT_RECORD_ONE,
+	VIGIL_STMT_RECORD_MANY,
 	VIGIL_STMT_HISTORY,
 	VIGIL_STMT_ALERTS_DUE,
 	VIGIL_STMT_ALERTS_DUE_LOCKING,

@@ -23,6 +23,7 @@
 
 #include <openssl/crypto.h>
 
+#include "cleanup.h"
 #include "policy.h"
 #include "store_internal.h"
 
@@ -107,6 +108,29 @@ static const char *const sql[VIGIL_STMT_COUNT] = {
 		"a AS (INSERT INTO alerts (device, seq, jws, attempts, next_ms) "
 		"SELECT id, $13, $20, 0, $4 FROM u WHERE $20::text IS NOT NULL) "
 		"SELECT count(*) FROM u",
+	/* PostgreSQL, a batch: the same for rows given as arrays ($2.. as record_params()' $1..
+	 * without the owner), one statement for all of them; the devices updated are returned. */
+	[VIGIL_STMT_RECORD_MANY] =
+		"WITH v AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::bigint[], "
+		"$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], "
+		"$10::bigint[], $11::bytea[], $12::bigint[], $13::bigint[], $14::bigint[], "
+		"$15::text[], $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], $20::text[]) "
+		"AS t(id, seq, time_ms, state, cnext, cclock, creset, crestart, cvalid, cbanks, "
+		"pversion, nseq, due_ms, reason, failures, rfrom, rto, verdict, alert)), "
+		"u AS (UPDATE devices d SET state = v.state, cursor_next = v.cnext, "
+		"cursor_clock = v.cclock, cursor_reset_count = v.creset, "
+		"cursor_restart_count = v.crestart, cursor_valid = v.cvalid <> 0, "
+		"cursor_banks = v.cbanks, policy_version = v.pversion, seq = v.nseq, "
+		"due_ms = v.due_ms, last_ms = v.time_ms, last_reason = v.reason, "
+		"failures = v.failures FROM v WHERE d.id = v.id AND d.seq = v.seq AND "
+		"d.lease_owner = $1 AND d.lease_until >= v.time_ms RETURNING d.id), "
+		"h AS (INSERT INTO attestations (device, seq, time_ms, state, reason, rec_from, "
+		"rec_to, verdict) SELECT v.id, v.nseq, v.time_ms, v.state, v.reason, v.rfrom, "
+		"v.rto, v.verdict FROM v JOIN u ON u.id = v.id), "
+		"a AS (INSERT INTO alerts (device, seq, jws, attempts, next_ms) "
+		"SELECT v.id, v.nseq, v.alert, 0, v.time_ms FROM v JOIN u ON u.id = v.id "
+		"WHERE v.alert IS NOT NULL) "
+		"SELECT id FROM u",
 	[VIGIL_STMT_HISTORY] = "SELECT device, seq, time_ms, state, reason, rec_from, rec_to, "
 			       "verdict FROM attestations WHERE device = $1 "
 			       "ORDER BY seq DESC LIMIT $2",
@@ -960,15 +984,13 @@ static void record_params(const char *owner, const struct vigil_device *d,
 	memcpy(p, v, sizeof(v));
 }
 
-/* A transaction of up to three statements; -ESTALE when the device row's update changed none. */
-static int record_txn(struct vigil_store *s, const struct vigil_sql_value *p)
+/* Up to three statements in the caller's transaction; -ESTALE when the device row's update
+ * changed none (and nothing else ran). */
+static int record_stmts(struct vigil_store *s, const struct vigil_sql_value *p)
 {
 	uint64_t changes = 0;
-	int r = s->ops->begin(s);
+	int r = run(s, VIGIL_STMT_RECORD_DEVICE, p, RECORD_DEVICE_NPARAMS, NULL, NULL, &changes);
 
-	if (r < 0)
-		return r;
-	r = run(s, VIGIL_STMT_RECORD_DEVICE, p, RECORD_DEVICE_NPARAMS, NULL, NULL, &changes);
 	if (r >= 0 && !changes)
 		r = -ESTALE;
 	if (r >= 0) {
@@ -984,10 +1006,10 @@ static int record_txn(struct vigil_store *s, const struct vigil_sql_value *p)
 		r = run(s, VIGIL_STMT_RECORD_ALERT, al, sizeof(al) / sizeof(al[0]), NULL, NULL,
 			NULL);
 	}
-	return txn_end(s, r);
+	return r;
 }
 
-/* The same as one statement (PostgreSQL): one round trip, one commit, all rows or none. */
+/* The same as one statement (PostgreSQL): one round trip, all rows or none. */
 static int record_one(struct vigil_store *s, const struct vigil_sql_value *p)
 {
 	int64_t updated = 0;
@@ -996,6 +1018,24 @@ static int record_one(struct vigil_store *s, const struct vigil_sql_value *p)
 	if (r < 0)
 		return r;
 	return updated ? 0 : -ESTALE;
+}
+
+static int record_write(struct vigil_store *s, const struct vigil_sql_value *p)
+{
+	return s->ops->row_locks ? record_one(s, p) : record_stmts(s, p);
+}
+
+/* A transaction of its own (PostgreSQL's one statement needs none). -ESTALE writes nothing. */
+static int record_txn(struct vigil_store *s, const struct vigil_sql_value *p)
+{
+	int r;
+
+	if (s->ops->row_locks)
+		return record_one(s, p);
+	r = s->ops->begin(s);
+	if (r < 0)
+		return r;
+	return txn_end(s, record_stmts(s, p));
 }
 
 /**
@@ -1027,7 +1067,145 @@ int vigil_store_record(struct vigil_store *s, const char *owner, const struct vi
 	if (r < 0)
 		return r;
 	record_params(owner, d, a, banks, blen, alert_jws, p);
-	return s->ops->row_locks ? record_one(s, p) : record_txn(s, p);
+	return record_txn(s, p);
+}
+
+/* The type of each of record_params()' parameters; $3 (the owner) is not per row. */
+static const enum vigil_sql_type record_types[RECORD_NPARAMS] = {
+	VIGIL_SQL_TEXT, VIGIL_SQL_INT, VIGIL_SQL_TEXT, VIGIL_SQL_INT,  VIGIL_SQL_INT,
+	VIGIL_SQL_INT,	VIGIL_SQL_INT, VIGIL_SQL_INT,  VIGIL_SQL_INT,  VIGIL_SQL_INT,
+	VIGIL_SQL_BLOB, VIGIL_SQL_INT, VIGIL_SQL_INT,  VIGIL_SQL_INT,  VIGIL_SQL_TEXT,
+	VIGIL_SQL_INT,	VIGIL_SQL_INT, VIGIL_SQL_INT,  VIGIL_SQL_TEXT, VIGIL_SQL_TEXT,
+};
+
+struct many_ctx {
+	const struct vigil_store_rec *recs;
+	size_t n;
+	int *ret;
+};
+
+/* A device the batch's statement updated: its outcome is recorded. */
+static int many_updated(void *arg, const struct vigil_sql_value *c, size_t ncols)
+{
+	struct many_ctx *m = arg;
+
+	if (ncols != 1 || c[0].type != VIGIL_SQL_TEXT)
+		return -EBADMSG;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->ret[i] == -ESTALE && !strcmp(m->recs[i].d->id, c[0].p)) {
+			m->ret[i] = 0;
+			return 0;
+		}
+	return -EBADMSG;
+}
+
+/* The rows' parameters as arrays, one statement (VIGIL_STMT_RECORD_MANY) for all. */
+static int record_arrays(struct vigil_store *s, const char *owner,
+			 const struct vigil_store_rec *recs, size_t n, int *ret)
+{
+	_cleanup_free_ struct vigil_sql_value(*rows)[RECORD_NPARAMS] = calloc(n, sizeof(*rows));
+	_cleanup_free_ uint8_t(*banks)[VIGIL_STORE_BANKS_BLOB_MAX] = calloc(n, sizeof(*banks));
+	struct vigil_sql_value params[RECORD_NPARAMS] = { p_text(owner) };
+	uint8_t *arrays[RECORD_NPARAMS] = { 0 };
+	struct many_ctx m = { recs, n, ret };
+	size_t k = 0, blen, len;
+	int r = rows && banks ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (ret[i] < 0)
+			continue;
+		r = vigil_store_banks_encode(&recs[i].d->cursor, banks[k], sizeof(banks[k]), &blen);
+		if (r == 0)
+			record_params(owner, recs[i].d, recs[i].a, banks[k], blen,
+				      recs[i].alert_jws, rows[k]);
+		k++;
+		ret[i] = -ESTALE; /* until the statement returns the device */
+	}
+	for (size_t c = 0, j = 1; r == 0 && c < RECORD_NPARAMS; c++) {
+		if (c == 2)
+			continue;
+		r = s->ops->array(record_types[c], &rows[0][c], k, RECORD_NPARAMS, &arrays[j],
+				  &len);
+		if (r == 0)
+			params[j] = p_blob(arrays[j], len);
+		j++;
+	}
+	if (r == 0)
+		r = run(s, VIGIL_STMT_RECORD_MANY, params, RECORD_NPARAMS, many_updated, &m, NULL);
+	for (size_t j = 0; j < RECORD_NPARAMS; j++)
+		free(arrays[j]);
+	return r;
+}
+
+/* The outcomes that passed their checks, in one transaction; a negative errno rolls all back. */
+static int record_batch(struct vigil_store *s, const char *owner,
+			const struct vigil_store_rec *recs, size_t n, int *ret)
+{
+	uint8_t banks[VIGIL_STORE_BANKS_BLOB_MAX];
+	struct vigil_sql_value p[RECORD_NPARAMS];
+	size_t blen;
+	int r;
+
+	if (s->ops->array)
+		return record_arrays(s, owner, recs, n, ret);
+	r = s->ops->begin(s);
+
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		if (ret[i] < 0)
+			continue;
+		r = vigil_store_banks_encode(&recs[i].d->cursor, banks, sizeof(banks), &blen);
+		if (r < 0)
+			break;
+		record_params(owner, recs[i].d, recs[i].a, banks, blen, recs[i].alert_jws, p);
+		r = record_write(s, p);
+		ret[i] = r == -ESTALE ? -ESTALE : 0;
+		if (r == -ESTALE)
+			r = 0;
+	}
+	return txn_end(s, r);
+}
+
+/**
+ * vigil_store_record_many() - record several attestation outcomes with one commit (store.h)
+ * @s: the store
+ * @owner: the process that holds the devices' leases
+ * @recs: the outcomes, each as vigil_store_record() takes them (distinct devices)
+ * @n: how many
+ * @ret: for each, what vigil_store_record() would have returned for it
+ *
+ * One transaction for all of them: the cost of a commit (a WAL write, a synchronous commit on
+ * PostgreSQL) is paid once per batch, not per verdict. An outcome that fails its checks, or
+ * finds its lease lost (-ESTALE), writes nothing and does not stop the others. If the batch
+ * fails as a whole (a database error), each outcome is tried again on its own, so one
+ * outcome the database refuses loses no other.
+ *
+ * Return: 0 (the outcomes are in @ret), or -EINVAL (an outcome without device or history row:
+ * nothing written).
+ */
+int vigil_store_record_many(struct vigil_store *s, const char *owner,
+			    const struct vigil_store_rec *recs, size_t n, int *ret)
+{
+	bool any = false;
+
+	if (!s || !owner || (n && (!recs || !ret)))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!recs[i].d || !recs[i].a)
+			return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		ret[i] = record_check(owner, recs[i].d, recs[i].a, recs[i].alert_jws);
+		for (size_t j = 0; ret[i] == 0 && j < i; j++)
+			if (ret[j] == 0 && !strcmp(recs[j].d->id, recs[i].d->id))
+				ret[i] = -EINVAL; /* one outcome per device and batch */
+		any |= ret[i] == 0;
+	}
+	if (!any || record_batch(s, owner, recs, n, ret) == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (ret[i] == 0 || ret[i] == -ESTALE)
+			ret[i] = vigil_store_record(s, owner, recs[i].d, recs[i].a,
+						    recs[i].alert_jws);
+	return 0;
 }
 
 struct history_ctx {
