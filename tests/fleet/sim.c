@@ -6,13 +6,16 @@
  * sha256 replay is the quoted value, so verifierd does exactly the work a real agent causes.
  *
  *   fleet-sim provision --db URI --dir DIR --devices N [--prefix P] [--interval MS]
- *                       [--base-port PORT] [--paused]
+ *                       [--base-port PORT] [--policy NAME] [--paused]
  *	N devices P0..P(N-1): a TLS certificate from the fleet CA in DIR/ca.pem + ca.key (CN=the
  *	id, serverAuth + clientAuth) in DIR/dev/ID.pem + .key, an AK in DIR/dev/ID.ak (its
  *	public area in ID.akpub; files there already are kept), and the device registered and
  *	enrolled in the database
  *	(pull mode, 127.0.0.1:PORT+i; EK hash = SHA-256 of the id: enrollment is not what is
- *	simulated). --paused: not due until `fleet-sim due`.
+ *	simulated), assigned --policy NAME if given. --paused: not due until `fleet-sim due`.
+ *   fleet-sim log --out FILE
+ *	a binary ima-ng log with one record of each file the devices measure: what `vigil
+ *	policy create --log` learns the devices' policy from.
  *   fleet-sim due --db URI --devices N [--prefix P] [--in MS] [--spread MS]
  *	device i is due at now + IN + i * SPREAD / N (a fleet started without a thundering herd).
  *   fleet-sim serve --dir DIR --devices N [--prefix P] [--base-port PORT] [--first I]
@@ -85,6 +88,8 @@ struct opts {
 	const char *dir;
 	const char *prefix;
 	const char *requests;
+	const char *policy;
+	const char *out;
 	size_t devices;
 	size_t first;
 	uint16_t base_port;
@@ -375,6 +380,7 @@ static int dev_register(struct vigil_store *s, const struct opts *o, size_t i, c
 	int r;
 
 	snprintf(d.id, sizeof(d.id), "%s", id);
+	snprintf(d.policy, sizeof(d.policy), "%s", o->policy ? o->policy : "");
 	snprintf(d.address, sizeof(d.address), "127.0.0.1:%zu", (size_t)o->base_port + i);
 	r = vigil_store_device_add(s, &d);
 	if (r < 0 && r != -EEXIST)
@@ -512,6 +518,29 @@ static int dev_append(struct dev *d, const char *name)
 	    vigil_hash_digest(TPM2_ALG_SHA256, ext, sizeof(ext), d->pcr, 32) < 0)
 		return -EIO;
 	return 0;
+}
+
+/* The records every device's log cycles through, once each, to a file. */
+static int write_log(const struct opts *o)
+{
+	struct dev d = { 0 };
+	FILE *f;
+	int r = grow(&d.off, &d.off_cap, 1, sizeof(*d.off));
+
+	if (r == 0)
+		d.off[0] = 0;
+	for (size_t i = 0; r == 0 && i < MEASURED; i++)
+		r = dev_append(&d, measured[i]);
+	f = r == 0 ? fopen(o->out, "we") : NULL;
+	if (r == 0 && !f)
+		r = -errno;
+	if (f && (fwrite(d.log, 1, d.off[d.count], f) != d.off[d.count] || fclose(f) != 0))
+		r = -EIO;
+	if (r < 0)
+		fprintf(stderr, PROG ": %s: %s\n", o->out, strerror(-r));
+	free(d.log);
+	free(d.off);
+	return r;
 }
 
 /* ---- serve ---- */
@@ -760,7 +789,9 @@ static int usage(void)
 {
 	static const char text[] =
 		"usage: fleet-sim provision --db URI --dir DIR --devices N [--prefix P]\n"
-		"                           [--interval MS] [--base-port PORT] [--paused]\n"
+		"                           [--interval MS] [--base-port PORT] [--policy NAME]\n"
+		"                           [--paused]\n"
+		"       fleet-sim log --out FILE\n"
 		"       fleet-sim due --db URI --devices N [--prefix P] [--in MS] [--spread MS]\n"
 		"       fleet-sim serve --dir DIR --devices N [--prefix P] [--base-port PORT]\n"
 		"                       [--first I] [--log-every K] [--requests FILE]\n";
@@ -792,6 +823,10 @@ static bool parse_opt(int c, struct opts *o)
 		o->prefix = optarg;
 	else if (c == 'r')
 		o->requests = optarg;
+	else if (c == 'o')
+		o->out = optarg;
+	else if (c == 'y' && (ok = strlen(optarg) < sizeof(((struct vigil_device *)0)->policy)))
+		o->policy = optarg;
 	else if (c == 'P')
 		o->paused = true;
 	else if (c == 'n' && (ok = num(1, DEVICES_MAX, &v)))
@@ -808,7 +843,7 @@ static bool parse_opt(int c, struct opts *o)
 		o->in_ms = v;
 	else if (c == 's' && (ok = num(0, 86400000, &v)))
 		o->spread_ms = v;
-	else if (!strchr("pnfBikIs", c))
+	else if (!strchr("pnfBikIsy", c))
 		ok = false;
 	return ok;
 }
@@ -828,6 +863,8 @@ int main(int argc, char **argv)
 		{ "in", required_argument, NULL, 'I' },
 		{ "spread", required_argument, NULL, 's' },
 		{ "first", required_argument, NULL, 'f' },
+		{ "policy", required_argument, NULL, 'y' },
+		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .prefix = DEFAULT_PREFIX,
@@ -841,6 +878,8 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 		if (!parse_opt(c, &o))
 			return usage();
+	if (!strcmp(cmd, "log") && optind == argc && o.out)
+		return write_log(&o) < 0 ? 3 : 0;
 	if (optind != argc || !o.devices || o.first + o.devices > DEVICES_MAX ||
 	    o.base_port + o.first + o.devices - 1 > 65535)
 		return usage();
