@@ -790,7 +790,7 @@ int vd_attest(struct vd *vd, struct vigil_device *d, int64_t batch_since, const 
 		return 0;
 	}
 	if (r == 0)
-		r = vigil_verdict_to_json(&v, &json);
+		r = vigil_verdict_to_json_compact(&v, &json);
 	if (r < 0) {
 		vigil_verdict_release(&v);
 		return r;

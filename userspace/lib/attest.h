@@ -46,6 +46,8 @@ int vigil_json_parse(const char *text, size_t len, size_t max, struct json_objec
 int vigil_json_add(struct json_object *obj, const char *key, struct json_object *val);
 struct json_object *vigil_json_text(const char *s);
 int vigil_json_format(struct json_object *obj, char **ret) __attribute__((warn_unused_result));
+int vigil_json_format_compact(struct json_object *obj, char **ret)
+	__attribute__((warn_unused_result));
 
 /* ---- files (file.c) ---- */
 
@@ -384,6 +386,8 @@ void vigil_verdict_finish(struct vigil_verdict *v);
 int vigil_failure_to_json(const struct vigil_record_failure *f, bool expected,
 			  struct json_object *o) __attribute__((warn_unused_result));
 int vigil_verdict_to_json(const struct vigil_verdict *v, char **ret)
+	__attribute__((warn_unused_result));
+int vigil_verdict_to_json_compact(const struct vigil_verdict *v, char **ret)
 	__attribute__((warn_unused_result));
 
 /* ---- quote verification (quote.c) ---- */

@@ -692,7 +692,7 @@ static int format_with(int (*build)(struct json_object *, const void *), const v
 	if (!root)
 		return -ENOMEM;
 	r = build(root, m);
-	return r < 0 ? r : vigil_json_format(root, ret);
+	return r < 0 ? r : vigil_json_format_compact(root, ret);
 }
 
 static int build_identity(struct json_object *root, const void *p)
@@ -909,7 +909,7 @@ int vigil_msg_policy_ref_format(const struct vigil_msg_policy_ref *m, char **ret
 	if (!memchr(m->policy, 0, sizeof(m->policy)) || !policy_ref_valid(m->policy))
 		return -EINVAL;
 	r = vigil_json_add(root, "policy", json_object_new_string(m->policy));
-	return r < 0 ? r : vigil_json_format(root, ret);
+	return r < 0 ? r : vigil_json_format_compact(root, ret);
 }
 
 /**
@@ -936,7 +936,7 @@ int vigil_msg_error_format(const char *error, const char *detail, char **ret)
 	r = add_string(root, "error", error);
 	if (r == 0)
 		r = add_string(root, "detail", m.detail);
-	return r < 0 ? r : vigil_json_format(root, ret);
+	return r < 0 ? r : vigil_json_format_compact(root, ret);
 }
 
 /* ---- device status (GET /v1/devices[/ID]) ---- */
@@ -1122,5 +1122,5 @@ int vigil_msg_device_status_format(const struct vigil_device *d,
 		r = add_progress(root, d);
 	if (r == 0 && history)
 		r = add_history(root, history, count);
-	return r < 0 ? r : vigil_json_format(root, ret);
+	return r < 0 ? r : vigil_json_format_compact(root, ret);
 }

@@ -411,14 +411,7 @@ static int verdict_fields(const struct vigil_verdict *v, struct json_object *o)
 	return r;
 }
 
-/**
- * vigil_verdict_to_json() - the verdict document (docs/evidence-format.md)
- * @v: a finished verdict
- * @ret: on success, the pretty-printed JSON text with a final newline; free() it
- *
- * Return: 0 or -ENOMEM.
- */
-int vigil_verdict_to_json(const struct vigil_verdict *v, char **ret)
+static int verdict_format(const struct vigil_verdict *v, bool compact, char **ret)
 {
 	_cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
 	int r;
@@ -428,5 +421,29 @@ int vigil_verdict_to_json(const struct vigil_verdict *v, char **ret)
 	r = verdict_fields(v, o);
 	if (r < 0)
 		return r;
-	return vigil_json_format(o, ret);
+	return compact ? vigil_json_format_compact(o, ret) : vigil_json_format(o, ret);
+}
+
+/**
+ * vigil_verdict_to_json() - the verdict document (docs/evidence-format.md)
+ * @v: a finished verdict
+ * @ret: on success, the pretty-printed JSON text with a final newline; free() it
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vigil_verdict_to_json(const struct vigil_verdict *v, char **ret)
+{
+	return verdict_format(v, false, ret);
+}
+
+/**
+ * vigil_verdict_to_json_compact() - vigil_verdict_to_json() without whitespace (stored verdicts)
+ * @v: a finished verdict
+ * @ret: on success, the JSON text with a final newline; free() it
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vigil_verdict_to_json_compact(const struct vigil_verdict *v, char **ret)
+{
+	return verdict_format(v, true, ret);
 }
