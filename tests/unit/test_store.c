@@ -336,6 +336,26 @@ static void test_devices(void **state)
 	assert_string_equal(list[0].id, "plc-1");
 	assert_string_equal(list[1].id, "plc-2");
 	free(list);
+	/* Pull enrollment's question: which pull devices are not enrolled yet? */
+	add(s, "plc-4", VIGIL_MODE_PULL, true, 4, 0);
+	add(s, "plc-3", VIGIL_MODE_PULL, false, 0, 0);
+	assert_int_equal(vigil_store_device_list_unenrolled(s, VIGIL_MODE_PULL, 10, &list, &count),
+			 0);
+	assert_int_equal(count, 2);
+	assert_string_equal(list[0].id, "plc-2");
+	assert_string_equal(list[1].id, "plc-3");
+	free(list);
+	assert_int_equal(vigil_store_device_list_unenrolled(s, VIGIL_MODE_PULL, 1, &list, &count),
+			 0);
+	assert_int_equal(count, 1);
+	free(list);
+	assert_int_equal(vigil_store_device_list_unenrolled(s, VIGIL_MODE_PUSH, 10, &list, &count),
+			 0);
+	assert_int_equal(count, 1);
+	assert_string_equal(list[0].id, "plc-1");
+	free(list);
+	assert_int_equal(vigil_store_device_remove(s, "plc-3"), 0);
+	assert_int_equal(vigil_store_device_remove(s, "plc-4"), 0);
 	/* The same policy keeps its anti-rollback version; another one starts again. */
 	assert_int_equal(vigil_store_device_set_policy(s, "plc-2", "plc"), 0);
 	assert_int_equal(vigil_store_device_get(s, "plc-2", &got), 0);

@@ -183,12 +183,13 @@ static void enroll_sweep(struct vd *vd, int64_t now)
 	struct vigil_device *d = NULL, leased;
 	size_t n = 0;
 
-	if (vigil_store_device_list(vd->db, &d, &n) < 0)
+	if (vd->inflight >= vd->o.max_inflight ||
+	    vigil_store_device_list_unenrolled(vd->db, VIGIL_MODE_PULL,
+					       vd->o.max_inflight - vd->inflight, &d, &n) < 0)
 		return;
 	for (size_t i = 0; i < n && vd->inflight < vd->o.max_inflight; i++)
-		if (d[i].mode == VIGIL_MODE_PULL && !d[i].enrolled &&
-		    vigil_store_lease(vd->db, d[i].id, vd->o.owner, now, vd->o.lease_ms, &leased) ==
-			    0)
+		if (vigil_store_lease(vd->db, d[i].id, vd->o.owner, now, vd->o.lease_ms, &leased) ==
+		    0)
 			enroll_start(vd, &leased);
 	free(d);
 }

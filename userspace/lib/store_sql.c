@@ -56,6 +56,8 @@ static const char *const sql[VIGIL_STMT_COUNT] = {
 				  "$17, $18, $19, $20, $21, $22)",
 	[VIGIL_STMT_DEVICE_GET] = "SELECT " DEVICE_COLUMNS " FROM devices WHERE id = $1",
 	[VIGIL_STMT_DEVICE_LIST] = "SELECT " DEVICE_COLUMNS " FROM devices ORDER BY id",
+	[VIGIL_STMT_DEVICE_LIST_UNENROLLED] = "SELECT " DEVICE_COLUMNS " FROM devices WHERE NOT "
+					      "enrolled AND mode = $1 ORDER BY id LIMIT $2",
 	[VIGIL_STMT_DEVICE_REMOVE] = "DELETE FROM devices WHERE id = $1",
 	/* Anti-rollback is per policy name: another policy starts from its first version. */
 	[VIGIL_STMT_DEVICE_SET_POLICY] =
@@ -564,6 +566,21 @@ int vigil_store_device_get(struct vigil_store *s, const char *id, struct vigil_d
 	return 0;
 }
 
+static int list(struct vigil_store *s, enum vigil_stmt id, const struct vigil_sql_value *p,
+		size_t n, struct vigil_device **ret, size_t *ret_count)
+{
+	struct devices_ctx dc = { 0 };
+	int r = run(s, id, p, n, device_collect, &dc, NULL);
+
+	if (r < 0) {
+		free(dc.v);
+		return r;
+	}
+	*ret = dc.v;
+	*ret_count = dc.count;
+	return 0;
+}
+
 /**
  * vigil_store_device_list() - read every device, ordered by id
  * @s: the store
@@ -574,16 +591,29 @@ int vigil_store_device_get(struct vigil_store *s, const char *id, struct vigil_d
  */
 int vigil_store_device_list(struct vigil_store *s, struct vigil_device **ret, size_t *ret_count)
 {
-	struct devices_ctx dc = { 0 };
-	int r = run(s, VIGIL_STMT_DEVICE_LIST, NULL, 0, device_collect, &dc, NULL);
+	return list(s, VIGIL_STMT_DEVICE_LIST, NULL, 0, ret, ret_count);
+}
 
-	if (r < 0) {
-		free(dc.v);
-		return r;
-	}
-	*ret = dc.v;
-	*ret_count = dc.count;
-	return 0;
+/**
+ * vigil_store_device_list_unenrolled() - the devices of one mode not enrolled yet, by id
+ * @s: the store
+ * @mode: push or pull
+ * @max: at most this many
+ * @ret: on success, the devices (free()), NULL when there are none
+ * @ret_count: on success, how many
+ *
+ * What verifierd's pull enrollment looks for, without reading the whole fleet.
+ *
+ * Return: 0; -EINVAL; -EBADMSG; -ENOMEM; -EIO.
+ */
+int vigil_store_device_list_unenrolled(struct vigil_store *s, enum vigil_device_mode mode,
+				       size_t max, struct vigil_device **ret, size_t *ret_count)
+{
+	const struct vigil_sql_value p[] = { p_int(mode), p_int((int64_t)max) };
+
+	if (max > INT64_MAX || (mode != VIGIL_MODE_PUSH && mode != VIGIL_MODE_PULL))
+		return -EINVAL;
+	return list(s, VIGIL_STMT_DEVICE_LIST_UNENROLLED, p, 2, ret, ret_count);
 }
 
 /* Run a statement on one row named by its first parameter: -ENOENT if it changed none. */
