@@ -27,7 +27,10 @@
 #define ENROLL_SWEEP_MS 2000
 #define AK_PRUNE_MS 60000 /* how often prepared AKs of devices not attested lately are dropped */
 #define AK_UNUSED_MS 600000
-#define CLAIM_MAX 256
+#define CLAIM_MAX 256 /* devices one claim statement takes */
+/* pull devices one tick starts at most: 10,240 a second, 20,000 devices at a 2 s interval;
+ * and at most that many TLS handshakes at once when a whole fleet is due (a restart) */
+#define TICK_CLAIM_MAX 1024
 
 /* One request to one pull agent, and what it needs when the answer comes. */
 struct poll {
@@ -196,14 +199,15 @@ static void enroll_sweep(struct vd *vd, int64_t now)
 
 /* ---- the timer ---- */
 
-static void claim_and(struct vd *vd, enum vigil_device_mode mode, int64_t now, size_t max)
+/* Claim up to @max due devices of @mode and start their attestations; how many were claimed. */
+static size_t claim_and(struct vd *vd, enum vigil_device_mode mode, int64_t now, size_t max)
 {
 	struct vigil_device *d = NULL;
 	size_t n = 0;
 
 	if (max == 0 ||
 	    vigil_store_claim(vd->db, vd->o.owner, mode, now, vd->o.lease_ms, max, &d, &n) < 0)
-		return;
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		if (mode == VIGIL_MODE_PULL)
 			poll_start(vd, &d[i]);
@@ -211,6 +215,7 @@ static void claim_and(struct vd *vd, enum vigil_device_mode mode, int64_t now, s
 			missed(vd, &d[i], "no evidence within the interval");
 	}
 	free(d);
+	return n;
 }
 
 /* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): libevent's callback type */
@@ -227,10 +232,17 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (vd->nbatch && vd_mono_ms() - vd->batch_start >= VD_BATCH_MS)
 		vd_flush(vd); /* the loop has been too busy to run the flush event */
-	claim_and(vd, VIGIL_MODE_PULL, now, room < CLAIM_MAX ? room : CLAIM_MAX);
+	/* in chunks, until none is due or the tick's share or the room in flight is used */
+	if (room > TICK_CLAIM_MAX)
+		room = TICK_CLAIM_MAX;
+	for (size_t got = CLAIM_MAX; got == CLAIM_MAX && room;) {
+		got = claim_and(vd, VIGIL_MODE_PULL, now, room < CLAIM_MAX ? room : CLAIM_MAX);
+		room -= (uint32_t)got;
+	}
 	if (now - last_sweep >= SWEEP_MS) {
 		last_sweep = now;
-		claim_and(vd, VIGIL_MODE_PUSH, now, CLAIM_MAX);
+		while (claim_and(vd, VIGIL_MODE_PUSH, now, CLAIM_MAX) == CLAIM_MAX)
+			;
 	}
 	if (now - last_prune >= AK_PRUNE_MS) {
 		last_prune = now;
