@@ -339,21 +339,45 @@ static void test_devices(void **state)
 	/* Pull enrollment's question: which pull devices are not enrolled yet? */
 	add(s, "plc-4", VIGIL_MODE_PULL, true, 4, 0);
 	add(s, "plc-3", VIGIL_MODE_PULL, false, 0, 0);
-	assert_int_equal(vigil_store_device_list_unenrolled(s, VIGIL_MODE_PULL, 10, &list, &count),
+	assert_int_equal(vigil_store_device_list_unenrolled(s, "A", VIGIL_MODE_PULL, 0, 10, &list,
+							    &count),
 			 0);
 	assert_int_equal(count, 2);
 	assert_string_equal(list[0].id, "plc-2");
 	assert_string_equal(list[1].id, "plc-3");
 	free(list);
-	assert_int_equal(vigil_store_device_list_unenrolled(s, VIGIL_MODE_PULL, 1, &list, &count),
+	assert_int_equal(vigil_store_device_list_unenrolled(s, "A", VIGIL_MODE_PULL, 0, 1, &list,
+							    &count),
 			 0);
 	assert_int_equal(count, 1);
 	free(list);
-	assert_int_equal(vigil_store_device_list_unenrolled(s, VIGIL_MODE_PUSH, 10, &list, &count),
+	assert_int_equal(vigil_store_device_list_unenrolled(s, "A", VIGIL_MODE_PUSH, 0, 10, &list,
+							    &count),
 			 0);
 	assert_int_equal(count, 1);
 	assert_string_equal(list[0].id, "plc-1");
 	free(list);
+	/* B is enrolling plc-2 (its lease): not A's to try until the lease ends, and no room used */
+	assert_int_equal(vigil_store_lease(s, "plc-2", "B", 100, 500, &got), 0);
+	assert_int_equal(vigil_store_device_list_unenrolled(s, "A", VIGIL_MODE_PULL, 200, 1, &list,
+							    &count),
+			 0);
+	assert_int_equal(count, 1);
+	assert_string_equal(list[0].id, "plc-3");
+	free(list);
+	assert_int_equal(vigil_store_device_list_unenrolled(s, "B", VIGIL_MODE_PULL, 200, 1, &list,
+							    &count),
+			 0);
+	assert_string_equal(list[0].id, "plc-2");
+	free(list);
+	assert_int_equal(vigil_store_device_list_unenrolled(s, "A", VIGIL_MODE_PULL, 601, 10, &list,
+							    &count),
+			 0);
+	assert_int_equal(count, 2);
+	free(list);
+	assert_int_equal(vigil_store_device_list_unenrolled(s, NULL, VIGIL_MODE_PULL, 0, 1, &list,
+							    &count),
+			 -EINVAL);
 	assert_int_equal(vigil_store_device_remove(s, "plc-3"), 0);
 	assert_int_equal(vigil_store_device_remove(s, "plc-4"), 0);
 	/* The same policy keeps its anti-rollback version; another one starts again. */

@@ -525,6 +525,9 @@ void vd_handle(struct vigil_http_request *req, void *arg)
 	struct vd *vd = arg;
 	const char *peer = vigil_http_peer(req);
 
+	/* What was verified before is in the store before a request reads a device (a push
+	 * device's queued "missed" must not make its evidence stale; status must be current). */
+	vd_flush(vd);
 	if (peer)
 		agent_request(vd, req, peer);
 	else

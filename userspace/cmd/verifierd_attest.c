@@ -497,7 +497,8 @@ static void recorded(struct vd *vd, const struct vd_rec *rec, int r)
 	}
 	if (r < 0) {
 		vd_log(vd, LOG_ERR, "%s: cannot record attestation %llu: %s", n->id,
-		       (unsigned long long)rec->a.seq, vigil_store_error(vd->db));
+		       (unsigned long long)rec->a.seq,
+		       r == -EIO ? vigil_store_error(vd->db) : strerror(-r));
 		return;
 	}
 	vd->stats.attestations++;

@@ -187,7 +187,7 @@ static void enroll_sweep(struct vd *vd, int64_t now)
 	size_t n = 0;
 
 	if (vd->inflight >= vd->o.max_inflight ||
-	    vigil_store_device_list_unenrolled(vd->db, VIGIL_MODE_PULL,
+	    vigil_store_device_list_unenrolled(vd->db, vd->o.owner, VIGIL_MODE_PULL, now,
 					       vd->o.max_inflight - vd->inflight, &d, &n) < 0)
 		return;
 	for (size_t i = 0; i < n && vd->inflight < vd->o.max_inflight; i++)
@@ -241,8 +241,9 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	}
 	if (now - last_sweep >= SWEEP_MS) {
 		last_sweep = now;
-		while (claim_and(vd, VIGIL_MODE_PUSH, now, CLAIM_MAX) == CLAIM_MAX)
-			;
+		for (size_t got = CLAIM_MAX, left = TICK_CLAIM_MAX; got == CLAIM_MAX && left;
+		     left -= got)
+			got = claim_and(vd, VIGIL_MODE_PUSH, now, CLAIM_MAX);
 	}
 	if (now - last_prune >= AK_PRUNE_MS) {
 		last_prune = now;

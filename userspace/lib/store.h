@@ -158,8 +158,9 @@ int vigil_store_device_get(struct vigil_store *s, const char *id, struct vigil_d
 	__attribute__((warn_unused_result));
 int vigil_store_device_list(struct vigil_store *s, struct vigil_device **ret, size_t *ret_count)
 	__attribute__((warn_unused_result));
-int vigil_store_device_list_unenrolled(struct vigil_store *s, enum vigil_device_mode mode,
-				       size_t max, struct vigil_device **ret, size_t *ret_count)
+int vigil_store_device_list_unenrolled(struct vigil_store *s, const char *owner,
+				       enum vigil_device_mode mode, int64_t now_ms, size_t max,
+				       struct vigil_device **ret, size_t *ret_count)
 	__attribute__((warn_unused_result));
 int vigil_store_device_remove(struct vigil_store *s, const char *id)
 	__attribute__((warn_unused_result));

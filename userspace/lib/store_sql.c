@@ -56,8 +56,10 @@ static const char *const sql[VIGIL_STMT_COUNT] = {
 				  "$17, $18, $19, $20, $21, $22)",
 	[VIGIL_STMT_DEVICE_GET] = "SELECT " DEVICE_COLUMNS " FROM devices WHERE id = $1",
 	[VIGIL_STMT_DEVICE_LIST] = "SELECT " DEVICE_COLUMNS " FROM devices ORDER BY id",
-	[VIGIL_STMT_DEVICE_LIST_UNENROLLED] = "SELECT " DEVICE_COLUMNS " FROM devices WHERE NOT "
-					      "enrolled AND mode = $1 ORDER BY id LIMIT $2",
+	/* ... that nobody else holds a lease on: those are not this owner's to enroll now */
+	[VIGIL_STMT_DEVICE_LIST_UNENROLLED] =
+		"SELECT " DEVICE_COLUMNS " FROM devices WHERE NOT enrolled AND mode = $1 AND "
+		"(lease_owner IS NULL OR lease_until < $2 OR lease_owner = $3) ORDER BY id LIMIT $4",
 	[VIGIL_STMT_DEVICE_REMOVE] = "DELETE FROM devices WHERE id = $1",
 	/* Anti-rollback is per policy name: another policy starts from its first version. */
 	[VIGIL_STMT_DEVICE_SET_POLICY] =
@@ -595,25 +597,32 @@ int vigil_store_device_list(struct vigil_store *s, struct vigil_device **ret, si
 }
 
 /**
- * vigil_store_device_list_unenrolled() - the devices of one mode not enrolled yet, by id
+ * vigil_store_device_list_unenrolled() - the devices of one mode not enrolled yet, by id, that
+ *	@owner could lease at @now_ms (free, expired, or its own)
  * @s: the store
+ * @owner: the process asking
  * @mode: push or pull
+ * @now_ms: the time of the question
  * @max: at most this many
  * @ret: on success, the devices (free()), NULL when there are none
  * @ret_count: on success, how many
  *
- * What verifierd's pull enrollment looks for, without reading the whole fleet.
+ * What verifierd's pull enrollment looks for, without reading the whole fleet; devices another
+ * verifierd is enrolling do not use up @max.
  *
  * Return: 0; -EINVAL; -EBADMSG; -ENOMEM; -EIO.
  */
-int vigil_store_device_list_unenrolled(struct vigil_store *s, enum vigil_device_mode mode,
-				       size_t max, struct vigil_device **ret, size_t *ret_count)
+int vigil_store_device_list_unenrolled(struct vigil_store *s, const char *owner,
+				       enum vigil_device_mode mode, int64_t now_ms, size_t max,
+				       struct vigil_device **ret, size_t *ret_count)
 {
-	const struct vigil_sql_value p[] = { p_int(mode), p_int((int64_t)max) };
+	const struct vigil_sql_value p[] = { p_int(mode), p_int(now_ms), p_text(owner ? owner : ""),
+					     p_int((int64_t)max) };
 
-	if (max > INT64_MAX || (mode != VIGIL_MODE_PUSH && mode != VIGIL_MODE_PULL))
+	if (owner_check(owner) < 0 || max > INT64_MAX ||
+	    (mode != VIGIL_MODE_PUSH && mode != VIGIL_MODE_PULL))
 		return -EINVAL;
-	return list(s, VIGIL_STMT_DEVICE_LIST_UNENROLLED, p, 2, ret, ret_count);
+	return list(s, VIGIL_STMT_DEVICE_LIST_UNENROLLED, p, 4, ret, ret_count);
 }
 
 /* Run a statement on one row named by its first parameter: -ENOENT if it changed none. */
