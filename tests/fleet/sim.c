@@ -584,16 +584,6 @@ static int dev_quote(struct dev *d, const struct vigil_msg_quote_request *q, cha
 	return vigil_evidence_format(ev, ret);
 }
 
-static void reply_error(struct vigil_http_request *req, int status, const char *code,
-			const char *detail)
-{
-	_cleanup_free_ char *json = NULL;
-
-	if (vigil_msg_error_format(code, detail, &json) < 0)
-		json = NULL;
-	vigil_http_reply(req, status, json);
-}
-
 /* POST /v1/quote: a record every log_every-th request, then the evidence. */
 static void on_request(struct vigil_http_request *req, void *arg)
 {
@@ -608,7 +598,8 @@ static void on_request(struct vigil_http_request *req, void *arg)
 	if (strcmp(vigil_http_path(req), "/v1/quote") != 0 ||
 	    strcmp(vigil_http_method(req), "POST") != 0) {
 		d->sim->refused++;
-		reply_error(req, 404, "not_found", "this simulated agent answers POST /v1/quote");
+		vigil_http_reply_error(req, 404, "not_found",
+				       "this simulated agent answers POST /v1/quote");
 		return;
 	}
 	/* the request, and its peer name, are gone once it is answered */
@@ -616,7 +607,8 @@ static void on_request(struct vigil_http_request *req, void *arg)
 	body = vigil_http_body(req, &len);
 	if (!body || vigil_msg_quote_request_parse((const char *)body, len, &q) < 0) {
 		d->sim->refused++;
-		reply_error(req, 400, "bad_request", "a quote request needs nonce, from and pcrs");
+		vigil_http_reply_error(req, 400, "bad_request",
+				       "a quote request needs nonce, from and pcrs");
 		return;
 	}
 	if (++d->requests % d->sim->log_every == 0 &&
@@ -624,7 +616,7 @@ static void on_request(struct vigil_http_request *req, void *arg)
 		fprintf(stderr, PROG ": %s: cannot grow the log\n", d->id);
 	if (dev_quote(d, &q, &json) < 0) {
 		d->sim->refused++;
-		reply_error(req, 400, "bad_request", "only sha256:11 is simulated");
+		vigil_http_reply_error(req, 400, "bad_request", "only sha256:11 is simulated");
 		return;
 	}
 	vigil_http_reply(req, 200, json);

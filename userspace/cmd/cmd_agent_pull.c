@@ -34,16 +34,6 @@
 typedef int (*serve_fn)(struct agent *a, const uint8_t *body, size_t len, char **ret_json,
 			const char **ret_detail);
 
-static void reply_error(struct vigil_http_request *req, int status, const char *code,
-			const char *detail)
-{
-	_cleanup_free_ char *json = NULL;
-
-	if (vigil_msg_error_format(code, detail, &json) < 0)
-		json = NULL;
-	vigil_http_reply(req, status, json);
-}
-
 /* The identity request's body is "{}": anything but an empty body or a JSON object is 400. */
 static int body_empty_object(const uint8_t *body, size_t len)
 {
@@ -142,11 +132,12 @@ static void handle(struct vigil_http_request *req, void *arg)
 	if (!peer || strcmp(peer, a->verifier_name) != 0) {
 		agent_say("refused a request by \"%s\": not %s", peer ? peer : "",
 			  a->verifier_name);
-		reply_error(req, 403, "forbidden", "this agent serves only its verifier");
+		vigil_http_reply_error(req, 403, "forbidden",
+				       "this agent serves only its verifier");
 	} else if (i < 0) {
-		reply_error(req, 404, "not_found", path);
+		vigil_http_reply_error(req, 404, "not_found", path);
 	} else if (strcmp(vigil_http_method(req), "POST") != 0) {
-		reply_error(req, 405, "method", "POST only");
+		vigil_http_reply_error(req, 405, "method", "POST only");
 	} else {
 		body = vigil_http_body(req, &len);
 		status = routes[i].fn(a, body ? body : (const uint8_t *)"", len, &json, &detail);
@@ -155,8 +146,8 @@ static void handle(struct vigil_http_request *req, void *arg)
 		if (status == 0)
 			vigil_http_reply(req, 200, json);
 		else
-			reply_error(req, status, status == 400 ? "bad_request" : "internal",
-				    detail);
+			vigil_http_reply_error(req, status,
+					       status == 400 ? "bad_request" : "internal", detail);
 	}
 }
 

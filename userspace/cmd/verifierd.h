@@ -202,8 +202,6 @@ void vd_log(struct vd *vd, int prio, const char *fmt, ...) __attribute__((format
 
 /* verifierd_api.c */
 void vd_handle(struct vigil_http_request *req, void *arg);
-void vd_reply_error(struct vigil_http_request *req, int status, const char *error,
-		    const char *detail);
 
 /* verifierd_attest.c */
 

@@ -23,28 +23,11 @@
 #define DEVICES "/v1/devices"
 #define POLICIES "/v1/policies/"
 
-/**
- * vd_reply_error() - answer a request with an error body
- * @req: the request
- * @status: the HTTP status (>= 400)
- * @error: the error code (docs/fleet-protocol.md "Errors")
- * @detail: a text, or NULL
- */
-void vd_reply_error(struct vigil_http_request *req, int status, const char *error,
-		    const char *detail)
-{
-	_cleanup_free_ char *body = NULL;
-
-	if (vigil_msg_error_format(error, detail ? detail : "", &body) < 0)
-		body = NULL;
-	vigil_http_reply(req, status, body);
-}
-
 static void reply_internal(struct vd *vd, struct vigil_http_request *req, const char *what, int r)
 {
 	vd_log(vd, LOG_ERR, "%s %s: %s: %s", vigil_http_method(req), vigil_http_path(req), what,
 	       r == -EIO ? vigil_store_error(vd->db) : strerror(-r));
-	vd_reply_error(req, 500, "internal", what);
+	vigil_http_reply_error(req, 500, "internal", what);
 }
 
 static void refuse(struct vd *vd, struct vigil_http_request *req, int status, const char *error,
@@ -55,7 +38,7 @@ static void refuse(struct vd *vd, struct vigil_http_request *req, int status, co
 	vd_log(vd, LOG_WARNING, "%s %s from %s: refused: %s%s%s", vigil_http_method(req),
 	       vigil_http_path(req), peer ? peer : "operator", error, detail ? ": " : "",
 	       detail ? detail : "");
-	vd_reply_error(req, status, error, detail);
+	vigil_http_reply_error(req, status, error, detail);
 }
 
 static void reply_bad_body(struct vd *vd, struct vigil_http_request *req, int r)

@@ -67,6 +67,7 @@
 #include "cleanup.h"
 #include "http.h"
 #include "http_internal.h"
+#include "proto.h"
 
 #define CONN_BUCKETS 4096u
 #define RATE_BUCKETS 4096u
@@ -879,6 +880,23 @@ void vigil_http_reply(struct vigil_http_request *req, int status, const char *bo
 			req->next->prev = req->prev;
 	}
 	free(req);
+}
+
+/**
+ * vigil_http_reply_error() - answer (and release) @req with the protocol's error body
+ * @req: the request
+ * @status: the HTTP status (>= 400)
+ * @error: the error code (docs/fleet-protocol.md "Errors")
+ * @detail: a text for people, or NULL
+ */
+void vigil_http_reply_error(struct vigil_http_request *req, int status, const char *error,
+			    const char *detail)
+{
+	_cleanup_free_ char *body = NULL;
+
+	if (vigil_msg_error_format(error, detail, &body) < 0)
+		body = NULL; /* still the status, with an empty body */
+	vigil_http_reply(req, status, body);
 }
 
 /* ---- the server ---- */

@@ -127,6 +127,9 @@ const uint8_t *vigil_http_body(const struct vigil_http_request *req, size_t *ret
 const char *vigil_http_peer(const struct vigil_http_request *req);
 /* Answer (and release) @req: @status, a JSON @body (may be NULL: empty). */
 void vigil_http_reply(struct vigil_http_request *req, int status, const char *body);
+/* Answer (and release) @req: @status with the error body of docs/fleet-protocol.md. */
+void vigil_http_reply_error(struct vigil_http_request *req, int status, const char *error,
+			    const char *detail);
 
 /* Client completion: @status 0 when no reply came (@err says why: connect, TLS, timeout). */
 typedef void (*vigil_http_done_fn)(void *arg, int status, const uint8_t *body, size_t len,
