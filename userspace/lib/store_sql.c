@@ -1023,6 +1023,19 @@ static void record_params(const char *owner, const struct vigil_device *d,
 	memcpy(p, v, sizeof(v));
 }
 
+/* record_params() with the cursor's banks encoded into @banks, which p[10] points into. */
+static int record_prepare(const char *owner, const struct vigil_store_rec *rec,
+			  uint8_t banks[VIGIL_STORE_BANKS_BLOB_MAX],
+			  struct vigil_sql_value p[RECORD_NPARAMS])
+{
+	size_t blen = 0;
+	int r = vigil_store_banks_encode(&rec->d->cursor, banks, VIGIL_STORE_BANKS_BLOB_MAX, &blen);
+
+	if (r == 0)
+		record_params(owner, rec->d, rec->a, banks, blen, rec->alert_jws, p);
+	return r;
+}
+
 /* Up to three statements in the caller's transaction; -ESTALE when the device row's update
  * changed none (and nothing else ran). */
 static int record_stmts(struct vigil_store *s, const struct vigil_sql_value *p)
@@ -1059,11 +1072,6 @@ static int record_one(struct vigil_store *s, const struct vigil_sql_value *p)
 	return updated ? 0 : -ESTALE;
 }
 
-static int record_write(struct vigil_store *s, const struct vigil_sql_value *p)
-{
-	return s->ops->row_locks ? record_one(s, p) : record_stmts(s, p);
-}
-
 /* A transaction of its own (PostgreSQL's one statement needs none). -ESTALE writes nothing. */
 static int record_txn(struct vigil_store *s, const struct vigil_sql_value *p)
 {
@@ -1095,18 +1103,14 @@ static int record_txn(struct vigil_store *s, const struct vigil_sql_value *p)
 int vigil_store_record(struct vigil_store *s, const char *owner, const struct vigil_device *d,
 		       const struct vigil_attestation *a, const char *alert_jws)
 {
+	const struct vigil_store_rec rec = { d, a, alert_jws };
 	uint8_t banks[VIGIL_STORE_BANKS_BLOB_MAX];
 	struct vigil_sql_value p[RECORD_NPARAMS];
-	size_t blen;
 	int r = record_check(owner, d, a, alert_jws);
 
-	if (r < 0)
-		return r;
-	r = vigil_store_banks_encode(&d->cursor, banks, sizeof(banks), &blen);
-	if (r < 0)
-		return r;
-	record_params(owner, d, a, banks, blen, alert_jws, p);
-	return record_txn(s, p);
+	if (r == 0)
+		r = record_prepare(owner, &rec, banks, p);
+	return r < 0 ? r : record_txn(s, p);
 }
 
 /* The type of each of record_params()' parameters; $3 (the owner) is not per row. */
@@ -1147,16 +1151,13 @@ static int record_arrays(struct vigil_store *s, const char *owner,
 	struct vigil_sql_value params[RECORD_NPARAMS] = { p_text(owner) };
 	uint8_t *arrays[RECORD_NPARAMS] = { 0 };
 	struct many_ctx m = { recs, n, ret };
-	size_t k = 0, blen, len;
+	size_t k = 0, len;
 	int r = rows && banks ? 0 : -ENOMEM;
 
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		if (ret[i] < 0)
 			continue;
-		r = vigil_store_banks_encode(&recs[i].d->cursor, banks[k], sizeof(banks[k]), &blen);
-		if (r == 0)
-			record_params(owner, recs[i].d, recs[i].a, banks[k], blen,
-				      recs[i].alert_jws, rows[k]);
+		r = record_prepare(owner, &recs[i], banks[k], rows[k]);
 		k++;
 		ret[i] = -ESTALE; /* until the statement returns the device */
 	}
@@ -1182,21 +1183,18 @@ static int record_batch(struct vigil_store *s, const char *owner,
 {
 	uint8_t banks[VIGIL_STORE_BANKS_BLOB_MAX];
 	struct vigil_sql_value p[RECORD_NPARAMS];
-	size_t blen;
 	int r;
 
 	if (s->ops->array)
 		return record_arrays(s, owner, recs, n, ret);
 	r = s->ops->begin(s);
-
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		if (ret[i] < 0)
 			continue;
-		r = vigil_store_banks_encode(&recs[i].d->cursor, banks, sizeof(banks), &blen);
+		r = record_prepare(owner, &recs[i], banks, p);
 		if (r < 0)
 			break;
-		record_params(owner, recs[i].d, recs[i].a, banks, blen, recs[i].alert_jws, p);
-		r = record_write(s, p);
+		r = record_stmts(s, p);
 		ret[i] = r == -ESTALE ? -ESTALE : 0;
 		if (r == -ESTALE)
 			r = 0;
