@@ -45,7 +45,6 @@
 
 struct pconn {
 	struct vigil_http_client *cl;
-	struct pconn *prev, *next;
 	struct vigil_hnode node; /* in cl->by_peer, by host, port and peer */
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev; /* evcon's */
@@ -78,25 +77,16 @@ struct call {
 struct vigil_http_client {
 	struct event_base *base;
 	SSL_CTX *ssl;
-	struct pconn *conns;
-	struct vigil_hmap by_peer;
+	struct vigil_hmap by_peer; /* every connection */
 	struct call *calls;
 	bool freeing;
 };
 
 /* ---- connections ---- */
 
-static void pconn_free(struct pconn *pc)
+/* Close and free a connection already out of the table. */
+static void pconn_release(struct pconn *pc)
 {
-	struct vigil_http_client *cl = pc->cl;
-
-	if (pc->prev)
-		pc->prev->next = pc->next;
-	else
-		cl->conns = pc->next;
-	if (pc->next)
-		pc->next->prev = pc->prev;
-	vigil_hmap_del(&cl->by_peer, &pc->node);
 	if (pc->evcon) {
 		evhttp_connection_set_closecb(pc->evcon, NULL, NULL);
 		evhttp_connection_free(pc->evcon); /* frees the bufferevent and its SSL */
@@ -104,6 +94,19 @@ static void pconn_free(struct pconn *pc)
 	if (pc->reaper)
 		event_free(pc->reaper);
 	free(pc);
+}
+
+static void pconn_free(struct pconn *pc)
+{
+	vigil_hmap_del(&pc->cl->by_peer, &pc->node);
+	pconn_release(pc);
+}
+
+static bool pconn_drop(struct vigil_hnode *n, void *ctx)
+{
+	(void)ctx;
+	pconn_release(vigil_hnode_entry(n, struct pconn, node));
+	return true;
 }
 
 /* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): libevent's event_callback_fn */
@@ -201,10 +204,6 @@ static struct pconn *pconn_new(struct vigil_http_client *cl, const char *host, u
 	evhttp_connection_set_closecb(pc->evcon, on_pconn_close, pc);
 	evhttp_connection_set_retries(pc->evcon, 0);
 	evhttp_connection_set_max_headers_size(pc->evcon, REPLY_HEADERS_MAX);
-	pc->next = cl->conns;
-	if (cl->conns)
-		cl->conns->prev = pc;
-	cl->conns = pc;
 	return pc;
 }
 
@@ -539,10 +538,7 @@ void vigil_http_client_free(struct vigil_http_client *c)
 		}
 		call_deliver(call);
 	}
-	for (struct pconn *pc = c->conns, *next; pc; pc = next) {
-		next = pc->next;
-		pconn_free(pc);
-	}
+	vigil_hmap_prune(&c->by_peer, pconn_drop, NULL);
 	vigil_hmap_free(&c->by_peer);
 	SSL_CTX_free(c->ssl);
 	free(c);
